@@ -1,0 +1,39 @@
+"""servicekit: what the three Flask services share.
+
+A service's app factory makes one call, :func:`init_service`, to get the request hooks, error
+rendering, health endpoints and logging. The parts are importable on their own:
+
+* :mod:`servicekit.settings`   settings from the environment, validated at start-up
+* :mod:`servicekit.hooks`      request id, JSON access log, Server-Timing, security headers, ProxyFix
+* :mod:`servicekit.errors`     problem+json (RFC 9457) or HTML error pages, never a traceback
+* :mod:`servicekit.health`     ``/healthz`` and ``/readyz``
+* :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check
+* :mod:`servicekit.identity`   verifying auth's tokens: cookie login, bearer tokens, roles
+* :mod:`servicekit.revocation` where revoked tokens are remembered
+* :mod:`servicekit.testing`    test helpers: signing keys that mint tokens, SQL query counting
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from servicekit.errors import ErrorStyle, install_error_handlers
+from servicekit.health import install_health_endpoints
+from servicekit.hooks import install_request_hooks
+from servicekit.logging import configure_logging
+from servicekit.settings import ConfigError, Settings
+
+__all__ = ["ConfigError", "Settings", "init_service"]
+
+
+def init_service(app: Flask, settings: Settings, *, error_style: ErrorStyle) -> None:
+    """Configure ``app`` from ``settings`` and install everything every service shares.
+
+    ``error_style`` is ``"html"`` for services people browse, ``"problem"`` for JSON APIs.
+    Call it first in the app factory, before registering the service's own blueprints.
+    """
+    app.config.from_mapping(settings.flask_config())
+    configure_logging(settings.service, settings.log_level)
+    install_request_hooks(app)
+    install_error_handlers(app, error_style)
+    install_health_endpoints(app)

@@ -1,0 +1,70 @@
+"""Flask-SQLAlchemy and Flask-Migrate wiring with engine options that suit each database."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import make_url
+
+from servicekit.health import ReadinessCheck, add_readiness_check
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """SQLAlchemy engine options for ``database_url``.
+
+    PostgreSQL gets ``pool_pre_ping`` so a connection killed by a database restart is replaced
+    instead of failing the next request; SQLite waits for a lock instead of failing at once.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "pool_recycle": 1800}
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        # SQLite ignores foreign keys unless asked, per connection.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets readers work while one writer writes (several threads or workers).
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def database_check(db: SQLAlchemy) -> ReadinessCheck:
+    """A readiness check that runs ``SELECT 1`` on ``db``."""
+
+    def check() -> None:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    return check
+
+
+def init_database(app: Flask, db: SQLAlchemy, migrate: Migrate, migrations_directory: Path) -> None:
+    """Initialise ``db`` and ``migrate`` on ``app`` and register the database readiness check.
+
+    A SQLite file's folder is created if missing; SQLite connections get foreign keys and WAL.
+    """
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = engine_options(url)
+    options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(migrations_directory))
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+    add_readiness_check(app, "database", database_check(db))

@@ -1,0 +1,376 @@
+"""Verifying the identity tokens the auth service issues, for the services that trust them.
+
+auth signs short-lived JWTs with a private key and publishes the public keys as a JWKS. The
+other services hold no secret that could mint a token: they fetch the JWKS (or read it from a
+file or configuration), check every token locally, and ask the revocation store whether the
+token, or every token of its user, was revoked since it was issued.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import quote
+
+import jwt
+from flask import Flask, Request, current_app, g, redirect, request
+from flask_login import LoginManager, current_user
+from werkzeug.exceptions import Forbidden
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from servicekit.errors import Problem
+from servicekit.revocation import RevocationStore, revocation_store_from_uri
+from servicekit.settings import ConfigError
+
+log = logging.getLogger("servicekit.identity")
+
+ROLES = ("reader", "author", "admin")
+REQUIRED_CLAIMS = ("sub", "name", "roles", "iss", "aud", "iat", "exp", "jti")
+#: Asymmetric algorithms only: a verifier must never accept ``none`` or an HMAC "signature"
+#: made with the public key as the secret.
+ALLOWED_ALGORITHMS = frozenset({"EdDSA", "Ed25519", "RS256", "PS256", "ES256"})
+
+_EXTENSION_KEY = "servicekit.identity"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class TokenError(Exception):
+    """The token is not acceptable; the message says why (for logs, not for the client)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a verified token says the caller is. Works as a Flask-Login user."""
+
+    id: str
+    name: str
+    roles: frozenset[str]
+    token_id: str = ""
+    issued_at: float = 0.0
+    expires_at: float = 0.0
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """The user id, as Flask-Login expects."""
+        return self.id
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the user has one of ``roles``; an admin passes every role check."""
+        return "admin" in self.roles or any(role in self.roles for role in roles)
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the user administers the system."""
+        return "admin" in self.roles
+
+
+class TokenVerifier:
+    """Checks signature, algorithm, issuer, audience, expiry and revocation of identity tokens.
+
+    Keys come from exactly one of: ``jwks`` (a JWKS dict, for tests and static configuration),
+    ``jwks_file`` (re-read when it changes: the auth service's development key file), or
+    ``jwks_url`` (fetched, cached for ``cache_seconds``, and refetched at most once every
+    ``refetch_interval`` seconds when a token names a key id the cache does not know).
+    """
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        revocations: RevocationStore,
+        jwks: Mapping[str, Any] | None = None,
+        jwks_file: str | None = None,
+        jwks_url: str | None = None,
+        leeway: float = 30.0,
+        cache_seconds: float = 300.0,
+        refetch_interval: float = 30.0,
+        http_timeout: float = 3.0,
+    ) -> None:
+        if sum(source is not None for source in (jwks, jwks_file, jwks_url)) != 1:
+            raise ConfigError("a TokenVerifier needs exactly one of jwks, jwks_file or jwks_url")
+        self.issuer = issuer
+        self.audience = audience
+        self.revocations = revocations
+        self.leeway = leeway
+        self.cache_seconds = cache_seconds
+        self.refetch_interval = refetch_interval
+        self.http_timeout = http_timeout
+        self._jwks_file = jwks_file
+        self._jwks_url = jwks_url
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._loaded_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._file_mtime: float | None = None
+        self._lock = threading.Lock()
+        if jwks is not None:
+            self._keys = parse_jwks(jwks)
+            self._loaded_at = float("inf")
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def _read_source(self) -> Mapping[str, Any]:
+        if self._jwks_file is not None:
+            return dict(json.loads(Path(self._jwks_file).read_text()))
+        assert self._jwks_url is not None
+        with urllib.request.urlopen(self._jwks_url, timeout=self.http_timeout) as response:  # noqa: S310
+            return dict(json.loads(response.read()))
+
+    def _refresh(self, *, force: bool) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if self._jwks_file is not None:
+                try:
+                    mtime = Path(self._jwks_file).stat().st_mtime
+                except OSError:
+                    log.warning("JWKS file %s is missing", self._jwks_file)
+                    return
+                if mtime == self._file_mtime:
+                    return
+            elif self._jwks_url is None:
+                return  # static keys
+            else:
+                fresh = now - self._loaded_at < self.cache_seconds
+                if fresh and not force:
+                    return
+                if now - self._attempted_at < self.refetch_interval:
+                    return  # a token with an unknown kid must not make us hammer the JWKS
+            self._attempted_at = now
+            try:
+                keys = parse_jwks(self._read_source())
+            except Exception:  # keep the old keys: a JWKS outage must not log everyone out
+                log.warning("could not load the JWKS", exc_info=True)
+                return
+            self._keys = keys
+            self._loaded_at = now
+            if self._jwks_file is not None:
+                self._file_mtime = Path(self._jwks_file).stat().st_mtime
+
+    def key_for(self, kid: str) -> jwt.PyJWK:
+        """The public key with id ``kid``, refetching the JWKS once if it is unknown."""
+        self._refresh(force=False)
+        key = self._keys.get(kid)
+        if key is None:
+            self._refresh(force=True)
+            key = self._keys.get(kid)
+        if key is None:
+            raise TokenError(f"unknown key id {kid!r}")
+        return key
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def verify(self, token: str) -> Identity:
+        """Return the identity in ``token``, or raise TokenError."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise TokenError(f"malformed token: {error}") from None
+        algorithm = header.get("alg")
+        kid = header.get("kid")
+        if algorithm not in ALLOWED_ALGORITHMS:
+            raise TokenError(f"algorithm {algorithm!r} is not allowed")
+        if not isinstance(kid, str):
+            raise TokenError("token has no key id")
+        key = self.key_for(kid)
+        if algorithm != key.algorithm_name and {algorithm, key.algorithm_name} != {"EdDSA", "Ed25519"}:
+            raise TokenError(f"algorithm {algorithm!r} does not match key {kid!r}")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.PyJWTError as error:
+            raise TokenError(f"invalid token: {error}") from None
+        return self._identity(claims)
+
+    def _identity(self, claims: dict[str, Any]) -> Identity:
+        subject, name, roles, jti = claims["sub"], claims["name"], claims["roles"], claims["jti"]
+        if not (isinstance(subject, str) and isinstance(name, str) and isinstance(jti, str)):
+            raise TokenError("sub, name and jti must be strings")
+        if not (isinstance(roles, list) and all(isinstance(role, str) for role in roles)):
+            raise TokenError("roles must be a list of strings")
+        issued_at = float(claims["iat"])
+        try:
+            if self.revocations.is_token_revoked(jti):
+                raise TokenError("token was revoked")
+            valid_after = self.revocations.user_tokens_valid_after(subject)
+        except TokenError:
+            raise
+        except Exception:  # fail closed: an unreachable store must not let revoked tokens in
+            log.error("revocation store unreachable; refusing the token", exc_info=True)
+            raise TokenError("revocation store unreachable") from None
+        if valid_after is not None and issued_at < valid_after:
+            raise TokenError("token was issued before its user's sessions were revoked")
+        return Identity(
+            id=subject,
+            name=name,
+            roles=frozenset(roles),
+            token_id=jti,
+            issued_at=issued_at,
+            expires_at=float(claims["exp"]),
+            claims=claims,
+        )
+
+
+def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+    """Map each key id of a JWKS document to its key; keys without ``kid`` are skipped."""
+    keys: dict[str, jwt.PyJWK] = {}
+    for entry in jwks.get("keys", []):
+        kid = entry.get("kid")
+        if isinstance(kid, str) and entry.get("use", "sig") == "sig":
+            keys[kid] = jwt.PyJWK(entry)
+    return keys
+
+
+# -- Flask integration --------------------------------------------------------------------------
+
+
+def init_identity(app: Flask, verifier: TokenVerifier | None = None) -> TokenVerifier:
+    """Attach a TokenVerifier to ``app``, built from its configuration unless one is given.
+
+    Configuration: ``AUTH_JWKS`` (a dict), ``AUTH_JWKS_FILE`` or ``AUTH_JWKS_URL``, with
+    ``AUTH_ISSUER``, ``AUTH_AUDIENCE`` and ``REVOCATION_STORE_URI``.
+    """
+    if verifier is None:
+        config = app.config
+        sources = {
+            "jwks": config.get("AUTH_JWKS"),
+            "jwks_file": config.get("AUTH_JWKS_FILE"),
+            "jwks_url": config.get("AUTH_JWKS_URL"),
+        }
+        chosen = {name: value for name, value in sources.items() if value}
+        if len(chosen) != 1:
+            raise ConfigError(
+                "set exactly one of AUTH_JWKS_URL (production: the auth service's "
+                "/auth/.well-known/jwks.json) or AUTH_JWKS_FILE to verify identity tokens"
+            )
+        verifier = TokenVerifier(
+            issuer=config["AUTH_ISSUER"],
+            audience=config["AUTH_AUDIENCE"],
+            revocations=revocation_store_from_uri(config.get("REVOCATION_STORE_URI", "memory://")),
+            **chosen,
+        )
+    app.extensions[_EXTENSION_KEY] = verifier
+    return verifier
+
+
+def get_verifier() -> TokenVerifier:
+    """The current app's TokenVerifier."""
+    verifier: TokenVerifier = current_app.extensions[_EXTENSION_KEY]
+    return verifier
+
+
+def _verify_or_none(token: str) -> Identity | None:
+    try:
+        identity = get_verifier().verify(token)
+    except TokenError as error:
+        log.info("identity token refused: %s", error)
+        return None
+    g.identity = identity
+    g.user_id = identity.id
+    return identity
+
+
+def load_identity_from_cookie(req: Request) -> Identity | None:
+    """A Flask-Login ``request_loader``: the identity in the origin-wide identity cookie."""
+    token = req.cookies.get(current_app.config.get("IDENTITY_COOKIE_NAME", "identity"))
+    return _verify_or_none(token) if token else None
+
+
+def login_url(next_path: str | None = None) -> str:
+    """The auth service's login page, asking it to send the user back to ``next_path``."""
+    target = next_path if next_path is not None else request.script_root + request.full_path.rstrip("?")
+    return f"{current_app.config.get('LOGIN_URL', '/auth/login')}?next={quote(target, safe='/')}"
+
+
+def install_cookie_login(app: Flask, login_manager: LoginManager) -> None:
+    """Sign browser users in from the identity cookie; send the rest to the auth service.
+
+    The service keeps no login state of its own: every request is checked against the cookie
+    auth set, so logging out in auth (which clears the cookie and revokes the token) signs the
+    user out here too.
+    """
+    login_manager.init_app(app)
+    login_manager.request_loader(load_identity_from_cookie)
+
+    @login_manager.unauthorized_handler
+    def send_to_login() -> WerkzeugResponse:
+        return redirect(login_url())
+
+
+def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | WerkzeugResponse]]:
+    """For Flask-Login views: sign-in required, and one of ``roles`` (admins always pass)."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R | WerkzeugResponse]:
+        @wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | WerkzeugResponse:
+            if not current_user.is_authenticated:
+                manager: LoginManager = current_app.login_manager  # type: ignore[attr-defined]
+                return manager.unauthorized()
+            if roles and not current_user.has_role(*roles):
+                raise Forbidden("Your account does not have the role this page needs.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _bearer_problem(detail: str, error: str = "invalid_token") -> Problem:
+    return Problem(
+        401,
+        detail,
+        headers={"WWW-Authenticate": f'Bearer realm="api", error="{error}"'},
+    )
+
+
+def bearer_identity() -> Identity:
+    """The identity of the ``Authorization: Bearer`` token of this request, or a 401 Problem."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Problem(
+            401,
+            "This request needs an 'Authorization: Bearer <token>' header.",
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+    identity = _verify_or_none(token.strip())
+    if identity is None:
+        raise _bearer_problem("The bearer token is invalid, expired or revoked.")
+    return identity
+
+
+def bearer_required(roles: Iterable[str] = ()) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """For JSON views: a valid bearer token, and one of ``roles`` if given (admins always pass)."""
+    needed = tuple(roles)
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+            identity = bearer_identity()
+            if needed and not identity.has_role(*needed):
+                raise Problem(403, "Your token does not carry the role this operation needs.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

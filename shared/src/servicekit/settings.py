@@ -1,0 +1,239 @@
+"""Settings read from the environment, validated once at start-up.
+
+Every variable is looked up first with the service's prefix (``BLOG_DATABASE_URL``) and then
+without it (``DATABASE_URL``), so one service in its own container needs no prefix while the
+three services sharing one process (the embedded development mode) can still be told apart.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "testing", "production")
+
+#: Values people paste from tutorials. Refused outside development, like a missing key.
+WEAK_SECRET_KEYS = frozenset(
+    {"", "dev", "development", "secret", "changeme", "change-me", "please-change-me", "test"}
+)
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or invalid; the message says which variable and how to fix it."""
+
+
+class Env:
+    """Typed access to environment variables with a per-service prefix and a plain fallback."""
+
+    def __init__(self, prefix: str, environ: Mapping[str, str] | None = None) -> None:
+        self.prefix = prefix.upper()
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+
+    def names(self, name: str) -> tuple[str, str]:
+        """The two variable names looked up for ``name``, prefixed first."""
+        return f"{self.prefix}_{name}", name
+
+    def raw(self, name: str) -> str | None:
+        """The first of the prefixed and plain variables that is set and not empty."""
+        for key in self.names(name):
+            value = self.environ.get(key)
+            if value is not None and value.strip() != "":
+                return value.strip()
+        return None
+
+    def str(self, name: str, default: str) -> str:
+        """A string setting."""
+        value = self.raw(name)
+        return default if value is None else value
+
+    def optional(self, name: str) -> str | None:
+        """A string setting that may be absent."""
+        return self.raw(name)
+
+    def int(self, name: str, default: int, *, minimum: int = 0) -> int:
+        """An integer setting, refusing anything that is not a whole number >= ``minimum``."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(
+                f"{self.names(name)[0]} (or {name}) must be a whole number, got {value!r}"
+            ) from None
+        if number < minimum:
+            raise ConfigError(f"{self.names(name)[0]} (or {name}) must be >= {minimum}")
+        return number
+
+    def bool(self, name: str, default: bool) -> bool:
+        """A boolean setting: 1/true/yes/on or 0/false/no/off."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{self.names(name)[0]} (or {name}) must be true or false, got {value!r}")
+
+    def list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """A comma-separated list setting."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def normalize_database_url(url: str) -> str:
+    """Send ``postgresql://`` and ``postgres://`` URLs to the psycopg 3 driver."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def instance_path_from_env(service: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The absolute instance folder named by ``<SERVICE>_INSTANCE_PATH`` / ``INSTANCE_PATH``.
+
+    ``None`` lets Flask choose its default (``instance/`` beside the package).
+    """
+    value = Env(service, environ).optional("INSTANCE_PATH")
+    return None if value is None else str(Path(value).resolve())
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """A random key kept in the instance folder, so development sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every service needs to know about where and how it runs."""
+
+    service: str
+    env: str
+    secret_key: str
+    database_url: str
+    instance_path: Path
+    trusted_proxies: int
+    max_content_length: int
+    secure_cookies: bool
+    session_lifetime: timedelta
+    ratelimit_storage_uri: str
+    revocation_store_uri: str
+    log_level: str
+    auth_issuer: str
+    auth_audience: str
+    auth_jwks_url: str | None
+    auth_jwks_file: str | None
+    identity_cookie_name: str
+    login_url: str
+    logout_url: str
+
+    @property
+    def is_production(self) -> bool:
+        """True outside development and testing."""
+        return self.env == "production"
+
+    @classmethod
+    def from_env(
+        cls,
+        service: str,
+        instance_path: str | os.PathLike[str],
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Read and validate the settings of ``service``; raise ConfigError on a bad value."""
+        env = Env(service, environ)
+        instance = Path(instance_path)
+        app_env = env.str("APP_ENV", "production").lower()
+        if app_env not in ENVIRONMENTS:
+            raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
+
+        secret_key = env.optional("SECRET_KEY")
+        if app_env == "production":
+            if secret_key is None or secret_key.lower() in WEAK_SECRET_KEYS:
+                raise ConfigError(
+                    f"{service.upper()}_SECRET_KEY (or SECRET_KEY) is missing or a known default. "
+                    "Production refuses to start without a real secret: generate one with "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, "
+                    "or set APP_ENV=development on a development machine."
+                )
+            if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+                raise ConfigError(
+                    f"{service.upper()}_SECRET_KEY (or SECRET_KEY) is too short: production needs "
+                    f"at least {MIN_SECRET_KEY_LENGTH} random characters."
+                )
+        elif secret_key is None:
+            secret_key = _development_secret_key(instance)
+
+        default_db = f"sqlite:///{instance / (service + '.sqlite3')}"
+        return cls(
+            service=service,
+            env=app_env,
+            secret_key=secret_key,
+            database_url=normalize_database_url(env.str("DATABASE_URL", default_db)),
+            instance_path=instance,
+            trusted_proxies=env.int("TRUSTED_PROXIES", 0),
+            max_content_length=env.int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, minimum=1024),
+            secure_cookies=env.bool("SECURE_COOKIES", app_env == "production"),
+            session_lifetime=timedelta(hours=env.int("SESSION_LIFETIME_HOURS", 12, minimum=1)),
+            ratelimit_storage_uri=env.str("RATELIMIT_STORAGE_URI", "memory://"),
+            revocation_store_uri=env.str("REVOCATION_STORE_URI", "memory://"),
+            log_level=env.str("LOG_LEVEL", "INFO").upper(),
+            auth_issuer=env.str("AUTH_ISSUER", "flask-services-auth"),
+            auth_audience=env.str("AUTH_AUDIENCE", "flask-services"),
+            auth_jwks_url=env.optional("AUTH_JWKS_URL"),
+            auth_jwks_file=env.optional("AUTH_JWKS_FILE"),
+            identity_cookie_name=env.str("IDENTITY_COOKIE_NAME", "identity"),
+            login_url=env.str("LOGIN_URL", "/auth/login"),
+            logout_url=env.str("LOGOUT_URL", "/auth/logout"),
+        )
+
+    def flask_config(self) -> dict[str, Any]:
+        """The Flask (and extension) configuration keys these settings imply."""
+        return {
+            "APP_ENV": self.env,
+            "SERVICE_NAME": self.service,
+            "TESTING": self.env == "testing",
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "MAX_CONTENT_LENGTH": self.max_content_length,
+            "TRUSTED_PROXIES": self.trusted_proxies,
+            # One origin, three services: each needs its own session cookie name.
+            "SESSION_COOKIE_NAME": f"{self.service}_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.secure_cookies,
+            "PERMANENT_SESSION_LIFETIME": self.session_lifetime,
+            "PREFERRED_URL_SCHEME": "https" if self.secure_cookies else "http",
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_HEADERS_ENABLED": True,
+            # Redis down: keep limiting per worker instead of failing every request or
+            # silently dropping the limit (see SECURITY-NOTES).
+            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+            "RATELIMIT_KEY_PREFIX": self.service,
+            "REVOCATION_STORE_URI": self.revocation_store_uri,
+            "LOG_LEVEL": self.log_level,
+            "AUTH_ISSUER": self.auth_issuer,
+            "AUTH_AUDIENCE": self.auth_audience,
+            "AUTH_JWKS_URL": self.auth_jwks_url,
+            "AUTH_JWKS_FILE": self.auth_jwks_file,
+            "IDENTITY_COOKIE_NAME": self.identity_cookie_name,
+            "LOGIN_URL": self.login_url,
+            "LOGOUT_URL": self.logout_url,
+        }
