@@ -4,7 +4,7 @@ A service's app factory makes one call, :func:`init_service`, to get the request
 rendering, health endpoints and logging. The parts are importable on their own:
 
 * :mod:`servicekit.settings`   settings from the environment, validated at start-up
-* :mod:`servicekit.hooks`      request id, JSON access log, Server-Timing, security headers, ProxyFix
+* :mod:`servicekit.hooks`      request id, JSON access log, Server-Timing, security headers
 * :mod:`servicekit.errors`     problem+json (RFC 9457) or HTML error pages, never a traceback
 * :mod:`servicekit.health`     ``/healthz`` and ``/readyz``
 * :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check

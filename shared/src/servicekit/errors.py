@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from flask import Flask, Response, current_app, g, json, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, json, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -15,8 +15,18 @@ log = logging.getLogger("servicekit.errors")
 PROBLEM_MIMETYPE = "application/problem+json"
 ErrorStyle = Literal["html", "problem"]
 
+# Only carries the fallback error page; a service's own templates/errors/ take precedence.
+_fallback_templates = Blueprint("servicekit_errors", __name__, template_folder="templates")
+
 # Headers an HTTPException may carry that the client needs (Allow on 405, Retry-After on 429...).
-_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Location", "RateLimit", "RateLimit-Policy")
+_KEPT_HEADERS = (
+    "Allow",
+    "Retry-After",
+    "WWW-Authenticate",
+    "Location",
+    "RateLimit",
+    "RateLimit-Policy",
+)
 
 
 class Problem(HTTPException):
@@ -79,7 +89,9 @@ def wants_problem_json() -> bool:
     if request.blueprint in current_app.config.get("PROBLEM_JSON_BLUEPRINTS", ()):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_MIMETYPE])
-    return best in {"application/json", PROBLEM_MIMETYPE} or (request.is_json and best != "text/html")
+    return best in {"application/json", PROBLEM_MIMETYPE} or (
+        request.is_json and best != "text/html"
+    )
 
 
 def _kept_headers(error: HTTPException) -> dict[str, str]:
@@ -101,7 +113,9 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
     if wants_problem_json():
         extensions = error.extensions if isinstance(error, Problem) else {}
         title = error.title if isinstance(error, Problem) else None
-        return problem_response(error.code, _description(error), title=title, headers=headers, **extensions)
+        return problem_response(
+            error.code, _description(error), title=title, headers=headers, **extensions
+        )
     page = render_template(
         [f"errors/{error.code}.html", "errors/error.html"],
         code=error.code,
@@ -137,5 +151,6 @@ def install_error_handlers(app: Flask, style: ErrorStyle) -> None:
     """
     app.config["ERROR_STYLE"] = style
     app.config.setdefault("PROBLEM_JSON_BLUEPRINTS", set())
+    app.register_blueprint(_fallback_templates)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)

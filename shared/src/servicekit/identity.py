@@ -186,7 +186,10 @@ class TokenVerifier:
         if not isinstance(kid, str):
             raise TokenError("token has no key id")
         key = self.key_for(kid)
-        if algorithm != key.algorithm_name and {algorithm, key.algorithm_name} != {"EdDSA", "Ed25519"}:
+        if algorithm != key.algorithm_name and {algorithm, key.algorithm_name} != {
+            "EdDSA",
+            "Ed25519",
+        }:
             raise TokenError(f"algorithm {algorithm!r} does not match key {kid!r}")
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -298,7 +301,9 @@ def load_identity_from_cookie(req: Request) -> Identity | None:
 
 def login_url(next_path: str | None = None) -> str:
     """The auth service's login page, asking it to send the user back to ``next_path``."""
-    target = next_path if next_path is not None else request.script_root + request.full_path.rstrip("?")
+    target = (
+        next_path if next_path is not None else request.script_root + request.full_path.rstrip("?")
+    )
     return f"{current_app.config.get('LOGIN_URL', '/auth/login')}?next={quote(target, safe='/')}"
 
 
@@ -311,10 +316,11 @@ def install_cookie_login(app: Flask, login_manager: LoginManager) -> None:
     """
     login_manager.init_app(app)
     login_manager.request_loader(load_identity_from_cookie)
+    login_manager.unauthorized_handler(_send_to_login)
 
-    @login_manager.unauthorized_handler
-    def send_to_login() -> WerkzeugResponse:
-        return redirect(login_url())
+
+def _send_to_login() -> WerkzeugResponse:
+    return redirect(login_url())
 
 
 def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | WerkzeugResponse]]:
@@ -325,7 +331,8 @@ def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | We
         def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | WerkzeugResponse:
             if not current_user.is_authenticated:
                 manager: LoginManager = current_app.login_manager  # type: ignore[attr-defined]
-                return manager.unauthorized()
+                response: WerkzeugResponse = manager.unauthorized()
+                return response
             if roles and not current_user.has_role(*roles):
                 raise Forbidden("Your account does not have the role this page needs.")
             return view(*args, **kwargs)

@@ -7,6 +7,7 @@ three services sharing one process (the embedded development mode) can still be 
 
 from __future__ import annotations
 
+import builtins
 import os
 import secrets
 from collections.abc import Mapping
@@ -29,17 +30,25 @@ class ConfigError(RuntimeError):
 
 
 class Env:
-    """Typed access to environment variables with a per-service prefix and a plain fallback."""
+    """Typed access to environment variables with a per-service prefix and a plain fallback.
 
-    def __init__(self, prefix: str, environ: Mapping[str, str] | None = None) -> None:
+    The methods are named after the types they return (``env.int("PORT", 8000)``), so inside
+    this class the built-in types are spelled ``builtins.str`` and so on.
+    """
+
+    def __init__(
+        self, prefix: builtins.str, environ: Mapping[builtins.str, builtins.str] | None = None
+    ) -> None:
         self.prefix = prefix.upper()
-        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.environ: Mapping[builtins.str, builtins.str] = (
+            os.environ if environ is None else environ
+        )
 
-    def names(self, name: str) -> tuple[str, str]:
+    def names(self, name: builtins.str) -> tuple[builtins.str, builtins.str]:
         """The two variable names looked up for ``name``, prefixed first."""
         return f"{self.prefix}_{name}", name
 
-    def raw(self, name: str) -> str | None:
+    def raw(self, name: builtins.str) -> builtins.str | None:
         """The first of the prefixed and plain variables that is set and not empty."""
         for key in self.names(name):
             value = self.environ.get(key)
@@ -47,16 +56,18 @@ class Env:
                 return value.strip()
         return None
 
-    def str(self, name: str, default: str) -> str:
+    def str(self, name: builtins.str, default: builtins.str) -> builtins.str:
         """A string setting."""
         value = self.raw(name)
         return default if value is None else value
 
-    def optional(self, name: str) -> str | None:
+    def optional(self, name: builtins.str) -> builtins.str | None:
         """A string setting that may be absent."""
         return self.raw(name)
 
-    def int(self, name: str, default: int, *, minimum: int = 0) -> int:
+    def int(
+        self, name: builtins.str, default: builtins.int, *, minimum: builtins.int = 0
+    ) -> builtins.int:
         """An integer setting, refusing anything that is not a whole number >= ``minimum``."""
         value = self.raw(name)
         if value is None:
@@ -71,7 +82,7 @@ class Env:
             raise ConfigError(f"{self.names(name)[0]} (or {name}) must be >= {minimum}")
         return number
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
         """A boolean setting: 1/true/yes/on or 0/false/no/off."""
         value = self.raw(name)
         if value is None:
@@ -83,7 +94,9 @@ class Env:
             return False
         raise ConfigError(f"{self.names(name)[0]} (or {name}) must be true or false, got {value!r}")
 
-    def list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    def list(
+        self, name: builtins.str, default: tuple[builtins.str, ...] = ()
+    ) -> tuple[builtins.str, ...]:
         """A comma-separated list setting."""
         value = self.raw(name)
         if value is None:

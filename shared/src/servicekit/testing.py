@@ -17,8 +17,13 @@ from sqlalchemy import event
 class SigningKey:
     """An Ed25519 key that mints identity tokens the way auth does, for tests."""
 
-    def __init__(self, kid: str | None = None, *, issuer: str = "flask-services-auth",
-                 audience: str = "flask-services") -> None:
+    def __init__(
+        self,
+        kid: str | None = None,
+        *,
+        issuer: str = "flask-services-auth",
+        audience: str = "flask-services",
+    ) -> None:
         self.kid = kid or uuid.uuid4().hex[:16]
         self.issuer = issuer
         self.audience = audience
@@ -26,7 +31,9 @@ class SigningKey:
 
     def public_jwk(self) -> dict[str, Any]:
         """The public half as a JWK with this key's id."""
-        jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(
+            self.private_key.public_key(), as_dict=True
+        )
         jwk.update(kid=self.kid, alg="EdDSA", use="sig")
         return jwk
 
@@ -59,8 +66,12 @@ class SigningKey:
         }
         payload.update(claims)
         payload = {key: value for key, value in payload.items() if value is not None}
-        return jwt.encode(payload, self.private_key, algorithm="EdDSA",
-                          headers={"kid": self.kid, **(headers or {})})
+        return jwt.encode(
+            payload,
+            self.private_key,
+            algorithm="EdDSA",
+            headers={"kid": self.kid, **(headers or {})},
+        )
 
 
 @contextmanager

@@ -1,0 +1,82 @@
+"""Fixtures: a small Flask app built the way each service builds its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, abort, jsonify
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from servicekit import Settings, init_service
+from servicekit.database import init_database
+from servicekit.errors import ErrorStyle, Problem
+
+AppFactory = Callable[..., Flask]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> AppFactory:
+    """Build a throwaway service with a few views that exercise the shared hooks."""
+
+    def factory(
+        style: ErrorStyle = "problem",
+        environ: dict[str, str] | None = None,
+        **config: Any,
+    ) -> Flask:
+        app = Flask("demo", instance_path=str(tmp_path / "instance"))
+        settings = Settings.from_env(
+            "demo", app.instance_path, {"APP_ENV": "testing", **(environ or {})}
+        )
+        init_service(app, settings, error_style=style)
+        app.config.update(config)
+
+        @app.get("/hello")
+        def hello() -> Any:
+            return jsonify(message="hello")
+
+        @app.post("/echo")
+        def echo() -> Any:
+            from flask import request
+
+            return jsonify(size=len(request.get_data()))
+
+        @app.get("/boom")
+        def boom() -> Any:
+            raise RuntimeError("secret internals")
+
+        @app.get("/forbidden")
+        def forbidden() -> Any:
+            abort(403)
+
+        @app.get("/invalid")
+        def invalid() -> Any:
+            raise Problem(422, "Some fields are invalid.", errors={"title": ["Required."]})
+
+        @app.get("/where")
+        def where() -> Any:
+            from flask import request, url_for
+
+            return jsonify(
+                url=url_for("hello"),
+                external=url_for("hello", _external=True),
+                remote_addr=request.remote_addr,
+            )
+
+        return app
+
+    return factory
+
+
+@pytest.fixture
+def database_app(tmp_path: Path) -> tuple[Flask, SQLAlchemy]:
+    """A service with a SQLite database wired by init_database."""
+    app = Flask("dbdemo", instance_path=str(tmp_path / "instance"))
+    settings = Settings.from_env("dbdemo", app.instance_path, {"APP_ENV": "testing"})
+    init_service(app, settings, error_style="problem")
+    db = SQLAlchemy()
+    init_database(app, db, Migrate(), tmp_path / "migrations")
+    return app, db

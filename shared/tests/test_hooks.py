@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from conftest import AppFactory
+
+from servicekit.logging import JsonFormatter
+
+
+def test_valid_incoming_request_id_is_kept(make_app: AppFactory) -> None:
+    response = make_app().test_client().get("/hello", headers={"X-Request-ID": "abc-123.XYZ_789"})
+    assert response.headers["X-Request-ID"] == "abc-123.XYZ_789"
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    ["x" * 200, "has space inside", "evil\u00e9id-123", "<script>1234", "short", "-leading-dash1"],
+)
+def test_invalid_request_id_is_replaced(make_app: AppFactory, incoming: str) -> None:
+    response = make_app().test_client().get("/hello", headers={"X-Request-ID": incoming})
+    generated = response.headers["X-Request-ID"]
+    assert generated != incoming
+    assert len(generated) == 32
+
+
+def test_missing_request_id_is_generated(make_app: AppFactory) -> None:
+    client = make_app().test_client()
+    first = client.get("/hello").headers["X-Request-ID"]
+    second = client.get("/hello").headers["X-Request-ID"]
+    assert first != second
+
+
+def test_security_headers_are_set(make_app: AppFactory) -> None:
+    response = make_app().test_client().get("/hello")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_hsts_only_under_https(make_app: AppFactory) -> None:
+    response = make_app().test_client().get("/hello", base_url="https://example.test")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_security_headers_on_errors_too(make_app: AppFactory) -> None:
+    response = make_app().test_client().get("/nowhere")
+    assert response.status_code == 404
+    assert "Content-Security-Policy" in response.headers
+    assert "X-Request-ID" in response.headers
+
+
+def test_csp_can_be_configured(make_app: AppFactory) -> None:
+    app = make_app(CONTENT_SECURITY_POLICY="default-src 'none'")
+    assert (
+        app.test_client().get("/hello").headers["Content-Security-Policy"] == "default-src 'none'"
+    )
+
+
+def test_server_timing(make_app: AppFactory) -> None:
+    timing = make_app().test_client().get("/hello").headers["Server-Timing"]
+    assert timing.startswith("app;dur=")
+    float(timing.removeprefix("app;dur="))
+
+
+def test_one_json_access_log_line_per_request(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+
+    @app.get("/who")
+    def who() -> str:
+        from flask import g
+
+        g.user_id = "42"
+        return "me"
+
+    caplog.set_level(logging.INFO, logger="servicekit.access")
+    with app.test_client() as client:
+        client.get("/who?x=1", headers={"X-Request-ID": "req-12345678"})
+        records = [r for r in caplog.records if r.name == "servicekit.access"]
+        assert len(records) == 1
+        with app.test_request_context(headers={"X-Request-ID": "req-12345678"}):
+            from flask import g
+
+            g.request_id = "req-12345678"
+            line = json.loads(JsonFormatter("demo").format(records[0]))
+    assert line["method"] == "GET"
+    assert line["path"] == "/who?x=1"
+    assert line["status"] == 200
+    assert line["user_id"] == "42"
+    assert line["request_id"] == "req-12345678"
+    assert isinstance(line["duration_ms"], float)
+    assert line["service"] == "demo"
+    assert line["message"] == "request"
+
+
+def test_proxyfix_honours_forwarded_prefix_when_trusted(make_app: AppFactory) -> None:
+    app = make_app(environ={"TRUSTED_PROXIES": "1"})
+    headers = {
+        "X-Forwarded-Prefix": "/api",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "example.test",
+        "X-Forwarded-For": "203.0.113.9",
+    }
+    body = app.test_client().get("/where", headers=headers).get_json()
+    assert body["url"] == "/api/hello"
+    assert body["external"] == "https://example.test/api/hello"
+    assert body["remote_addr"] == "203.0.113.9"
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(make_app: AppFactory) -> None:
+    body = make_app().test_client().get("/where", headers={"X-Forwarded-Prefix": "/api"}).get_json()
+    assert body["url"] == "/hello"
