@@ -60,7 +60,8 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on shared/ and every service."""
     install_project(session, "test")
     install_tools(session, "mypy", "types-flask-migrate")
-    targets = [str(package_dir("shared") / "src")] + [str(package_dir(name)) for name in SERVICES]
+    targets = [str(package_dir("shared") / "src"), "system"]
+    targets += [str(package_dir(name)) for name in SERVICES]
     session.run("mypy", *targets)
 
 

@@ -1,0 +1,120 @@
+"""The embedded default: the three services in one process, at their prefixes, on SQLite.
+
+    nox -s dev                    # or: python system/embedded.py  (in a venv with the packages)
+
+One port (http://127.0.0.1:8000, or $PORT) serves the whole site the way the nginx gateway does
+in production: blog at /, auth at /auth, api at /api. Werkzeug's DispatcherMiddleware sets
+SCRIPT_NAME for each mounted app, so url_for builds the prefixed URLs by itself. Every service
+keeps its SQLite database in instance/<service>/; migrations are applied at start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.wrappers import Response
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A service mounted at ``prefix``: its package and its environment-variable prefix."""
+
+    prefix: str
+    package: str
+    name: str
+
+
+#: Every service of the system. A service joins by being added here; one whose package is not
+#: installed is not mounted.
+MOUNTS = [
+    Mount("/auth", "auth_service", "auth"),  # first: it writes the JWKS the others read
+    Mount("/api", "api_service", "api"),
+    Mount("", "blog_service", "blog"),
+]
+
+
+def system_environ(instance_root: Path, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment the services get: development mode, one instance folder each."""
+    environ = dict(base)
+    environ.setdefault("APP_ENV", "development")
+    # one in-process revocation store shared by the three apps: a logout in auth is seen at once
+    environ.setdefault("REVOCATION_STORE_URI", "memory://embedded")
+    jwks = instance_root / "auth" / "jwks.json"
+    for mount in MOUNTS:
+        prefix = mount.name.upper()
+        environ.setdefault(f"{prefix}_INSTANCE_PATH", str(instance_root / mount.name))
+        if mount.name != "auth" and not environ.get("AUTH_JWKS_URL"):
+            environ.setdefault(f"{prefix}_AUTH_JWKS_FILE", str(jwks))
+    return environ
+
+
+def installed_mounts() -> list[Mount]:
+    """The services whose packages are installed."""
+    return [mount for mount in MOUNTS if importlib.util.find_spec(mount.package) is not None]
+
+
+def create_apps(environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> dict[str, Flask]:
+    """Create every installed service's app, keyed by prefix ("" for the root)."""
+    apps: dict[str, Flask] = {}
+    for mount in installed_mounts():
+        module = importlib.import_module(mount.package)
+        apps[mount.prefix] = module.create_app(overrides, environ=environ)
+    return apps
+
+
+def _index(_environ: dict[str, Any], start_response: Any) -> Any:
+    """Answers at / until the blog is installed: lists what is mounted."""
+    mounted = ", ".join(m.prefix for m in installed_mounts() if m.prefix) or "nothing yet"
+    return Response(f"Flask services (embedded). Mounted: {mounted}\n")(_environ, start_response)
+
+
+def dispatcher(apps: Mapping[str, Flask]) -> DispatcherMiddleware:
+    """One WSGI app serving each service at its prefix, the blog at the root."""
+    mounts = {prefix: app for prefix, app in apps.items() if prefix}
+    root = apps.get("", _index)
+    return DispatcherMiddleware(root, mounts)  # type: ignore[arg-type]
+
+
+def upgrade_databases(apps: Mapping[str, Flask]) -> None:
+    """Apply every service's migrations (Flask-Migrate's ``upgrade``)."""
+    from flask_migrate import upgrade
+
+    for app in apps.values():
+        with app.app_context():
+            upgrade()
+
+
+def main() -> None:
+    """Run the system on one port with the reloader."""
+    from dotenv import load_dotenv
+    from werkzeug.serving import run_simple
+
+    load_dotenv(ROOT / ".env")
+    environ = system_environ(ROOT / "instance", os.environ)
+    apps = create_apps(environ)
+    upgrade_databases(apps)
+    port = int(os.environ.get("PORT", "8000"))
+    logging.getLogger("servicekit").info("serving on http://127.0.0.1:%s", port)
+    run_simple(
+        "127.0.0.1",
+        port,
+        dispatcher(apps),
+        use_reloader=True,
+        extra_files=[str(ROOT / ".env")] if (ROOT / ".env").exists() else None,
+        threaded=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
