@@ -1,6 +1,7 @@
 """The embedded default: the three services in one process, at their prefixes, on SQLite.
 
     nox -s dev                    # or: python system/embedded.py  (in a venv with the packages)
+    nox -s dev -- auth create-admin   # a service's flask command, with the embedded settings
 
 One port (http://127.0.0.1:8000, or $PORT) serves the whole site the way the nginx gateway does
 in production: blog at /, auth at /auth, api at /api. Werkzeug's DispatcherMiddleware sets
@@ -14,6 +15,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,13 +97,29 @@ def upgrade_databases(apps: Mapping[str, Flask]) -> None:
             upgrade()
 
 
+def run_service_command(service: str, args: list[str], environ: Mapping[str, str]) -> None:
+    """Run ``flask <args>`` for one service, configured as in the embedded system."""
+    from flask.cli import FlaskGroup
+
+    mount = next((m for m in installed_mounts() if m.name == service), None)
+    if mount is None:
+        names = ", ".join(m.name for m in installed_mounts())
+        raise SystemExit(f"unknown service {service!r}; installed: {names}")
+    module = importlib.import_module(mount.package)
+    cli = FlaskGroup(create_app=lambda: module.create_app(environ=environ))
+    cli.main(args=args, prog_name=f"nox -s dev -- {service}")
+
+
 def main() -> None:
-    """Run the system on one port with the reloader."""
+    """Run the system on one port with the reloader, or one service's flask command."""
     from dotenv import load_dotenv
     from werkzeug.serving import run_simple
 
     load_dotenv(ROOT / ".env")
     environ = system_environ(ROOT / "instance", os.environ)
+    if len(sys.argv) > 1:
+        run_service_command(sys.argv[1], sys.argv[2:], environ)
+        return
     apps = create_apps(environ)
     upgrade_databases(apps)
     port = int(os.environ.get("PORT", "8000"))
