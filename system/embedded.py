@@ -66,7 +66,9 @@ def installed_mounts() -> list[Mount]:
     return [mount for mount in MOUNTS if importlib.util.find_spec(mount.package) is not None]
 
 
-def create_apps(environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> dict[str, Flask]:
+def create_apps(
+    environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+) -> dict[str, Flask]:
     """Create every installed service's app, keyed by prefix ("" for the root)."""
     apps: dict[str, Flask] = {}
     for mount in installed_mounts():
