@@ -6,6 +6,7 @@ servers (PostgreSQL, Redis, nginx, Docker, Chromium) are run by name and by CI.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -89,7 +90,48 @@ def tests(session: nox.Session) -> None:
     for name in ["shared", *SERVICES]:
         run_package_tests(session, name)
     if SERVICES:
-        session.run("pytest", "tests", "-m", "not e2e", *session.posargs)
+        session.run("pytest", "tests", "-m", "not e2e and not smoke", *session.posargs)
+
+
+POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+_DATABASES_SCRIPT = """
+import sys
+import psycopg
+
+url, action, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+with psycopg.connect(url, autocommit=True) as connection:
+    for name in names:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if action == "create":
+            connection.execute(f'CREATE DATABASE "{name}"')
+"""
+
+
+def database_url(name: str) -> str:
+    """The URL of database ``name`` on the PostgreSQL server of POSTGRES_URL."""
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@nox.session(python=PYTHONS[0])
+def postgres(session: nox.Session) -> None:
+    """Every package's suite and the cross-service tests against PostgreSQL.
+
+    Needs a PostgreSQL server: POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
+    must allow creating databases. Each package gets a database of its own, dropped afterwards.
+    """
+    install_project(session, "test")
+    names = {name: f"nox_{name}_{os.getpid()}" for name in ["shared", *SERVICES, "system"]}
+    session.run("python", "-c", _DATABASES_SCRIPT, POSTGRES_URL, "create", *names.values())
+    try:
+        for name in ["shared", *SERVICES]:
+            session.env["TEST_DATABASE_URL"] = database_url(names[name])
+            run_package_tests(session, name)
+        session.env["TEST_DATABASE_URL"] = database_url(names["system"])
+        if SERVICES:
+            session.run("pytest", "tests", "-m", "not e2e and not smoke", *session.posargs)
+    finally:
+        session.run("python", "-c", _DATABASES_SCRIPT, POSTGRES_URL, "drop", *names.values())
 
 
 @nox.session(python=PYTHONS[0], venv_backend="none")
