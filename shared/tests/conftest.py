@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,11 +73,16 @@ def make_app(tmp_path: Path) -> AppFactory:
 
 
 @pytest.fixture
-def database_app(tmp_path: Path) -> tuple[Flask, SQLAlchemy]:
-    """A service with a SQLite database wired by init_database."""
+def database_app(tmp_path: Path) -> Iterator[tuple[Flask, SQLAlchemy]]:
+    """A service with a database wired by init_database: SQLite, or TEST_DATABASE_URL if set."""
     app = Flask("dbdemo", instance_path=str(tmp_path / "instance"))
-    settings = Settings.from_env("dbdemo", app.instance_path, {"APP_ENV": "testing"})
+    environ = {"APP_ENV": "testing"}
+    if os.environ.get("TEST_DATABASE_URL"):
+        environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+    settings = Settings.from_env("dbdemo", app.instance_path, environ)
     init_service(app, settings, error_style="problem")
     db = SQLAlchemy()
     init_database(app, db, Migrate(), tmp_path / "migrations")
-    return app, db
+    yield app, db
+    with app.app_context():
+        db.engine.dispose()  # pooled connections must not outlive the test

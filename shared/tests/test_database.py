@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -19,9 +20,21 @@ def test_engine_options_per_database() -> None:
 
 def test_sqlite_gets_foreign_keys_and_wal(database_app: tuple[Flask, SQLAlchemy]) -> None:
     app, db = database_app
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite only")
     with app.app_context(), db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_postgresql_pings_pooled_connections(database_app: tuple[Flask, SQLAlchemy]) -> None:
+    app, db = database_app
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only (nox -s postgres)")
+        assert db.engine.pool._pre_ping  # type: ignore[attr-defined]
+        assert db.engine.dialect.driver == "psycopg"
 
 
 def test_sqlite_folder_is_created(tmp_path: Path) -> None:
