@@ -1,0 +1,70 @@
+"""The blog service: posts, comments, tags and cover images, rendered with Jinja2 templates.
+
+``create_app`` is the application factory; gunicorn runs ``blog_service:create_app()`` and
+``flask --app blog_service run`` finds it too. Sign-in happens in the auth service: the blog
+only verifies the ``identity`` cookie auth sets (see servicekit.identity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from blog_service import cli, permissions
+from blog_service.assets import install_static_versions
+from blog_service.comments.views import bp as comments_bp
+from blog_service.config import blog_config_from_env
+from blog_service.extensions import csrf, db, login_manager, migrate
+from blog_service.feed.views import bp as feed_bp
+from blog_service.posts.views import bp as posts_bp
+from servicekit import init_service
+from servicekit.database import init_database
+from servicekit.identity import init_identity, install_cookie_login, login_url
+from servicekit.settings import Settings, instance_path_from_env
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Flask:
+    """Build the blog app from the environment (``environ``, default ``os.environ``)."""
+    app = Flask(__name__, instance_path=instance_path_from_env("blog", environ))
+    settings = Settings.from_env("blog", app.instance_path, environ)
+    init_service(app, settings, error_style="html")
+    app.config.from_mapping(blog_config_from_env(app.instance_path, settings.env, environ))
+    app.config.from_mapping(overrides or {})
+
+    init_database(app, db, migrate, MIGRATIONS)
+    csrf.init_app(app)
+    init_identity(app)
+    install_cookie_login(app, login_manager)
+    install_static_versions(app)
+    _install_template_helpers(app)
+
+    app.register_blueprint(posts_bp)
+    app.register_blueprint(comments_bp)
+    app.register_blueprint(feed_bp)
+    cli.register(app)
+    return app
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Times are stored in UTC without a zone (SQLite keeps none); say so when showing them."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _install_template_helpers(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        can_write=permissions.can_write,
+        can_edit_post=permissions.can_edit_post,
+        can_delete_comment=permissions.can_delete_comment,
+        sign_in_url=login_url,
+        sign_out_url=lambda: current_app.config["LOGOUT_URL"],
+    )
+    app.jinja_env.filters["isodate"] = lambda moment: _as_utc(moment).isoformat()
+    app.jinja_env.filters["date"] = lambda moment: _as_utc(moment).strftime("%d %B %Y")

@@ -1,0 +1,41 @@
+"""The blog's own settings, read from the environment (``BLOG_<NAME>`` first, then ``<NAME>``).
+
+The settings every service shares (secret key, database, identity...) come from
+``servicekit.settings.Settings``; these are the ones only the blog has. Each is listed in the
+README's table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from servicekit.settings import Env
+
+#: The development identity key's public half (see ``flask dev-login``).
+DEV_JWKS_FILENAME = "dev-jwks.json"
+DEV_KEY_FILENAME = "dev-signing-key.pem"
+
+
+def blog_config_from_env(
+    instance_path: str, app_env: str, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The blog's Flask configuration from the environment."""
+    env = Env("blog", environ)
+    instance = Path(instance_path)
+    config: dict[str, Any] = {
+        "BLOG_TITLE": env.str("TITLE", "Flask services blog"),
+        "BLOG_POSTS_PER_PAGE": env.int("POSTS_PER_PAGE", 10, minimum=1),
+        "BLOG_UPLOAD_FOLDER": env.str("UPLOAD_FOLDER", str(instance / "uploads")),
+        "BLOG_MAX_IMAGE_BYTES": env.int("MAX_IMAGE_BYTES", 2 * 1024 * 1024, minimum=1024),
+        "BLOG_MAX_IMAGE_PIXELS": env.int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
+        # Static URLs carry a content hash (?v=...), so browsers may keep the files for a year.
+        "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
+    }
+    # Running alone in development, with no auth service to trust: trust the key that
+    # `flask dev-login` keeps in the instance folder. Never outside development.
+    identity_sources = ("AUTH_JWKS_URL", "AUTH_JWKS_FILE")
+    if app_env == "development" and not any(env.optional(name) for name in identity_sources):
+        config["AUTH_JWKS_FILE"] = str(instance / DEV_JWKS_FILENAME)
+    return config

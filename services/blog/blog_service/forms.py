@@ -1,0 +1,77 @@
+"""The blog's forms (Flask-WTF: every one carries a CSRF token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Flask-WTF ships no type information: its classes are Any to mypy.
+from flask_wtf import FlaskForm  # type: ignore[import-untyped]
+from flask_wtf.file import FileField  # type: ignore[import-untyped]
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from blog_service.models import TAG_MAX_LENGTH, slugify
+
+MAX_TAGS = 8
+
+
+class PostForm(FlaskForm):  # type: ignore[misc]
+    """Create or edit a post. ``version`` is the version the editor loaded (no lost updates)."""
+
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    summary = StringField(
+        "Summary",
+        validators=[Optional(), Length(max=300)],
+        description="One or two sentences for the list pages and the feed.",
+    )
+    body = TextAreaField(
+        "Body", validators=[DataRequired(), Length(max=100_000)], description="Markdown."
+    )
+    tags = StringField(
+        "Tags",
+        validators=[Optional(), Length(max=400)],
+        description=f"Comma-separated, at most {MAX_TAGS}.",
+    )
+    cover = FileField("Cover image", description="PNG, JPEG, GIF or WebP.")
+    cover_alt = StringField(
+        "Cover image description",
+        validators=[Optional(), Length(max=200)],
+        description="What the image shows, for people who cannot see it.",
+    )
+    remove_cover = BooleanField("Remove the cover image")
+    published = BooleanField("Published")
+    version = HiddenField()
+
+    def validate_tags(self, field: Any) -> None:
+        """Tag names must be usable in URLs; too many tags is an error, not a silent cut."""
+        if len(self.tag_names()) > MAX_TAGS:
+            raise ValidationError(f"Use at most {MAX_TAGS} tags.")
+        for raw in (field.data or "").split(","):
+            if raw.strip() and not slugify(raw, TAG_MAX_LENGTH):
+                raise ValidationError(f"{raw.strip()!r} is not a usable tag name.")
+
+    def tag_names(self) -> list[str]:
+        """The tags typed, normalised and without duplicates, in the order given."""
+        names: list[str] = []
+        for raw in (self.tags.data or "").split(","):
+            name = slugify(raw, TAG_MAX_LENGTH)
+            if name and name not in names:
+                names.append(name)
+        return names
+
+    def loaded_version(self) -> int | None:
+        """The version the editor started from, or None if the field was tampered with."""
+        try:
+            return int(self.version.data or "")
+        except ValueError:
+            return None
+
+
+class CommentForm(FlaskForm):  # type: ignore[misc]
+    """A comment on a published post."""
+
+    body = TextAreaField("Comment", validators=[DataRequired(), Length(max=2000)])
+
+
+class ConfirmForm(FlaskForm):  # type: ignore[misc]
+    """A button-only form: deleting things must be a POST with a CSRF token."""

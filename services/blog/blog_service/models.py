@@ -1,0 +1,152 @@
+"""The blog's data: posts, their tags and their comments.
+
+People are not stored here: the auth service owns users. A post or comment keeps the author's
+id and name as the identity token gave them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, select
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
+
+from blog_service.extensions import db
+
+DRAFT = "draft"
+PUBLISHED = "published"
+
+SLUG_MAX_LENGTH = 80
+TAG_MAX_LENGTH = 40
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (stored without a zone: every time in this database is UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def slugify(text: str, max_length: int = SLUG_MAX_LENGTH) -> str:
+    """A lowercase ASCII slug: ``"Hello, Wörld!"`` -> ``"hello-world"``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-")
+
+
+post_tags = Table(
+    "post_tags",
+    db.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):  # type: ignore[name-defined,misc]
+    """A label; its name is already URL-safe (see :func:`slugify`)."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(TAG_MAX_LENGTH), unique=True)
+
+    @classmethod
+    def get_or_create(cls, names: list[str]) -> list[Tag]:
+        """The tags called ``names``, creating the missing ones (two queries at most)."""
+        if not names:
+            return []
+        existing = {
+            tag.name: tag for tag in db.session.scalars(select(cls).where(cls.name.in_(names)))
+        }
+        tags = []
+        for name in names:
+            tag = existing.get(name)
+            if tag is None:
+                tag = existing[name] = cls(name=name)
+                db.session.add(tag)
+            tags.append(tag)
+        return tags
+
+
+class Post(db.Model):  # type: ignore[name-defined,misc]
+    """A blog post. ``version`` makes a stale edit fail instead of overwriting a newer one."""
+
+    __tablename__ = "posts"
+    __table_args__ = (Index("ix_posts_status_published_at", "status", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX_LENGTH + 8), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text)
+    #: The sanitized HTML of ``body``, rendered once on save rather than on every view.
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=DRAFT)
+    published_at: Mapped[datetime | None]
+    author_id: Mapped[str] = mapped_column(String(64), index=True)
+    author_name: Mapped[str] = mapped_column(String(80))
+    #: File name (random, see uploads.py) of the cover image in the uploads folder.
+    cover_image: Mapped[str | None] = mapped_column(String(64), unique=True)
+    cover_alt: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    # selectin: a list of posts loads all their tags in one more query, never one per post.
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=post_tags, lazy="selectin", order_by=Tag.name, passive_deletes=True
+    )
+    # raise: comments are always queried explicitly (see queries.py); the database deletes
+    # them with their post (ON DELETE CASCADE).
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="post", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
+    )
+    #: Filled by list queries with ``with_expression`` (see queries.py); None otherwise.
+    comment_count: Mapped[int | None] = query_expression()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def is_published(self) -> bool:
+        """Whether everyone may read the post."""
+        return self.status == PUBLISHED
+
+    def publish(self, published: bool) -> None:
+        """Publish the post (keeping its first publication date) or turn it back into a draft."""
+        self.status = PUBLISHED if published else DRAFT
+        if published and self.published_at is None:
+            self.published_at = utcnow()
+
+    @staticmethod
+    def unique_slug(title: str) -> str:
+        """A slug for ``title`` that no post has yet; it never changes afterwards."""
+        base = slugify(title) or "post"
+        taken = set(
+            db.session.scalars(
+                select(Post.slug).where(
+                    (Post.slug == base) | Post.slug.startswith(base + "-", autoescape=True)
+                )
+            )
+        )
+        if base not in taken:
+            return base
+        number = 2
+        while f"{base}-{number}" in taken:
+            number += 1
+        return f"{base}-{number}"
+
+
+class Comment(db.Model):  # type: ignore[name-defined,misc]
+    """A plain-text comment (escaped when shown, never rendered as HTML)."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_post_id_created_at", "post_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(String(64))
+    author_name: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="comments", lazy="raise")
