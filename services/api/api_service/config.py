@@ -1,0 +1,35 @@
+"""The api service's own settings, read from the environment (``API_<NAME>`` then ``<NAME>``).
+
+The settings every service shares (database, secret key, identity, rate-limit storage...) come
+from :class:`servicekit.settings.Settings`; this module adds only what the API needs on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from servicekit.settings import Env
+
+#: API bodies are small JSON documents: refuse anything bigger early with a 413.
+DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024
+
+
+def api_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Flask configuration keys for the api service, from the environment."""
+    env = Env("api", environ)
+    return {
+        "MAX_CONTENT_LENGTH": env.int(
+            "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH, minimum=1024
+        ),
+        # Browser origins allowed to call the API cross-origin; none by default, since the
+        # gateway serves everything from one origin.
+        "API_CORS_ORIGINS": list(env.list("CORS_ORIGINS")),
+        # Per token subject (or per address for calls without a valid token).
+        "API_RATE_LIMIT": env.str("RATE_LIMIT", "300 per minute"),
+        # IETF draft header names (RateLimit-*) rather than Flask-Limiter's X-RateLimit-*.
+        "RATELIMIT_HEADER_LIMIT": "RateLimit-Limit",
+        "RATELIMIT_HEADER_REMAINING": "RateLimit-Remaining",
+        "RATELIMIT_HEADER_RESET": "RateLimit-Reset",
+        "RATELIMIT_HEADER_RETRY_AFTER_VALUE": "delta-seconds",
+    }

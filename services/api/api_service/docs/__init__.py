@@ -1,0 +1,47 @@
+"""Interactive documentation at ``/docs``: Swagger UI, served from the swagger-ui-py package.
+
+No CDN: the assets come from the installed package and are served by this app, and the page
+starts Swagger UI from our own ``static/docs-init.js``, so the default Content-Security-Policy
+(``script-src 'self'``, no inline script) holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib import metadata, resources
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template, url_for
+
+SWAGGER_UI_ASSETS = Path(str(resources.files("swagger_ui") / "static"))
+
+bp = Blueprint(
+    "docs",
+    __name__,
+    static_folder=SWAGGER_UI_ASSETS,
+    static_url_path="/docs/assets",
+)
+
+
+@bp.get("/docs")
+def index() -> str:
+    """The Swagger UI page for /openapi.json."""
+    return render_template("docs/index.html", assets_version=metadata.version("swagger-ui-py"))
+
+
+@cache
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+@bp.app_context_processor
+def static_helpers() -> dict[str, object]:
+    """``static_url(name)``: a static file's URL with its content hash, so caches never serve
+    an old version after a deployment."""
+
+    def static_url(filename: str) -> str:
+        folder = Path(str(current_app.static_folder))
+        return url_for("static", filename=filename, v=_file_hash(folder / filename))
+
+    return {"static_url": static_url}

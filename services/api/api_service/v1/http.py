@@ -1,0 +1,110 @@
+"""HTTP plumbing every resource shares: reading JSON bodies, ETags and conditional requests.
+
+* A body must be JSON (``415`` otherwise), well-formed (``400``) and valid for its schema
+  (``422`` with each field's messages). Nothing is written unless all of it is valid.
+* Every object has a strong ETag derived from its id and version. ``If-None-Match`` on a GET
+  gives ``304``; PUT, PATCH and DELETE must send ``If-Match`` (``428`` without it) and get
+  ``412`` when it no longer matches, so a client can never overwrite a change it has not seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, current_app, request
+from marshmallow import Schema, ValidationError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import BadRequest
+from werkzeug.http import quote_etag
+
+from api_service.extensions import db
+from servicekit.errors import Problem
+
+
+def json_body() -> Any:
+    """The request's JSON body; 415 when it is not JSON, 400 when it is malformed."""
+    if not request.is_json:
+        raise Problem(
+            415,
+            "Send the request body as JSON with 'Content-Type: application/json'.",
+        )
+    try:
+        return request.get_json()
+    except BadRequest:
+        raise Problem(400, "The request body is not well-formed JSON.") from None
+
+
+def _string_keys(messages: Any) -> Any:
+    # marshmallow keys list-item errors by index (int); JSON object keys must be strings.
+    if isinstance(messages, Mapping):
+        return {str(key): _string_keys(value) for key, value in messages.items()}
+    return messages
+
+
+def load(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
+    """Validate the JSON body with ``schema``; 422 listing every field's messages if invalid."""
+    try:
+        data: dict[str, Any] = schema.load(json_body(), partial=partial)
+    except ValidationError as error:
+        raise Problem(
+            422,
+            "The request body is invalid; 'errors' lists the message of each field.",
+            errors=_string_keys(error.messages),
+        ) from None
+    return data
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    """Validate the query string with ``schema``; 422 listing each parameter's messages."""
+    try:
+        data: dict[str, Any] = schema.load(request.args)
+    except ValidationError as error:
+        raise Problem(
+            422,
+            "The query string is invalid; 'errors' lists the message of each parameter.",
+            errors=_string_keys(error.messages),
+        ) from None
+    return data
+
+
+def etag_for(kind: str, object_id: int, version: int) -> str:
+    """A strong ETag: it changes exactly when the object's version does."""
+    return hashlib.sha256(f"{kind}:{object_id}:{version}".encode()).hexdigest()[:32]
+
+
+def not_modified(etag: str) -> Response | None:
+    """A 304 response when the client's ``If-None-Match`` already names ``etag``."""
+    if request.if_none_match.contains_weak(etag):
+        response = current_app.response_class(status=304)
+        response.headers["ETag"] = quote_etag(etag)
+        return response
+    return None
+
+
+def require_if_match(etag: str) -> None:
+    """Refuse a write without ``If-Match`` (428) or with one that is stale (412)."""
+    if "If-Match" not in request.headers:
+        raise Problem(
+            428,
+            "This request must carry an If-Match header with the object's current ETag; "
+            "GET the object to learn it.",
+        )
+    if not request.if_match.contains(etag):
+        raise Problem(
+            412,
+            "The object was changed since you read it (If-Match does not match its ETag). "
+            "GET it again, reapply your change and retry.",
+        )
+
+
+def commit() -> None:
+    """Commit, turning a concurrent change caught by the version column into a 412."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise Problem(
+            412, "The object was changed by another request meanwhile. GET it again and retry."
+        ) from None

@@ -1,0 +1,50 @@
+"""Test data, created through the API so every object is what a client would get."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+
+class ApiClient:
+    """A test client that sends one user's bearer token with every request."""
+
+    def __init__(self, client: FlaskClient, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return self.client.open(url, method=method, headers=headers, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Any:
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", url, **kwargs)
+
+
+def create_project(client: ApiClient, **fields: Any) -> dict[str, Any]:
+    """Create a project for ``client``'s user and return its JSON plus its ETag."""
+    response = client.post("/v1/projects", json={"name": "Household", **fields})
+    assert response.status_code == 201, response.json
+    return {**response.json, "etag": response.headers["ETag"]}
+
+
+def create_task(client: ApiClient, project_id: int, **fields: Any) -> dict[str, Any]:
+    """Create a task in ``project_id`` and return its JSON plus its ETag."""
+    response = client.post(
+        f"/v1/projects/{project_id}/tasks", json={"title": "Water plants", **fields}
+    )
+    assert response.status_code == 201, response.json
+    return {**response.json, "etag": response.headers["ETag"]}
