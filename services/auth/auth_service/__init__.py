@@ -1,0 +1,88 @@
+"""The auth service: accounts, roles, sessions, and the identity tokens blog and api trust.
+
+Run it alone with ``flask --app auth_service run`` (development: SQLite and a signing key in
+the instance folder), or under gunicorn with ``auth_service:create_app()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from auth_service.accounts.views import bp as accounts_bp
+from auth_service.admin.views import bp as admin_bp
+from auth_service.api.views import bp as api_bp
+from auth_service.assets import install_static_versions
+from auth_service.cli import register_commands
+from auth_service.config import auth_config_from_env, check_password_hashing
+from auth_service.extensions import csrf, db, limiter, login_manager, migrate
+from auth_service.models import User
+from auth_service.signing import init_signing
+from servicekit import init_service
+from servicekit.database import init_database
+from servicekit.settings import Settings, instance_path_from_env
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Flask:
+    """Build the auth app from the environment (``environ``, default os.environ)."""
+    app = Flask(__name__, instance_path=instance_path_from_env("auth", environ))
+    settings = Settings.from_env("auth", app.instance_path, environ)
+    init_service(app, settings, error_style="html")
+    app.config.from_mapping(auth_config_from_env(environ))
+    app.config.from_mapping(_login_config(app))
+    app.config.from_mapping(overrides or {})
+    check_password_hashing(app)
+
+    init_database(app, db, migrate, MIGRATIONS)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+    init_signing(app)
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    app.config["PROBLEM_JSON_BLUEPRINTS"].add(api_bp.name)
+    csrf.exempt(api_bp)
+
+    # Templates indent their blocks for readability; keep that whitespace out of the HTML.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    install_static_versions(app)
+    register_commands(app)
+    return app
+
+
+def _login_config(app: Flask) -> dict[str, Any]:
+    """Flask-Login's remember-me cookie, set deliberately (its defaults are lax)."""
+    return {
+        "REMEMBER_COOKIE_NAME": "auth_remember",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=app.config["REMEMBER_COOKIE_DAYS"]),
+        "REMEMBER_COOKIE_SECURE": app.config["SESSION_COOKIE_SECURE"],
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+    }
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    # "strong": a session used from another browser or address is dropped, not trusted.
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+
+
+def load_user(session_token: str) -> User | None:
+    """The active user whose current session token is in the cookie; stale tokens find nobody."""
+    user = db.session.scalar(db.select(User).where(User.session_token == session_token))
+    return user if user is not None and user.active else None

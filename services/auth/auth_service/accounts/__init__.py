@@ -1,0 +1,1 @@
+"""Registration, login, logout and the account page."""

@@ -1,0 +1,228 @@
+"""Registration, login (with silent identity re-issue), logout and the account page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from werkzeug.wrappers import Response
+
+from auth_service.events import auth_event
+from auth_service.extensions import db, limiter
+from auth_service.forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    DeactivateForm,
+    LoginForm,
+    LogoutForm,
+    RegisterForm,
+)
+from auth_service.models import User, new_session_token
+from auth_service.passwords import hash_password, verify_password
+from auth_service.ratelimits import (
+    account_key,
+    config_limit,
+    failed_attempt,
+    log_lockout,
+)
+from auth_service.redirects import safe_next_url
+from auth_service.sessions import (
+    clear_identity_cookie,
+    end_all_sessions,
+    log_out_here,
+    login_required,
+    set_identity_cookie,
+    start_session,
+)
+
+bp = Blueprint("accounts", __name__)
+
+INVALID_CREDENTIALS = "Invalid username or password."
+
+
+def find_user(login: str) -> User | None:
+    """The user whose username or email is ``login`` (case-insensitive)."""
+    name = login.strip().lower()
+    query = select(User).where(or_(func.lower(User.username) == name, User.email == name))
+    return db.session.scalar(query)
+
+
+def check_credentials(login: str, password: str) -> User | None:
+    """The active user these credentials belong to, or None (same cost whatever the reason).
+
+    Upgrades the stored hash when it was made with older argon2 parameters.
+    """
+    user = find_user(login)
+    matches, new_hash = verify_password(user.password_hash if user else None, password)
+    if user is None or not matches or not user.active:
+        g.credentials_failed = True  # counts against the per-account rate limit
+        auth_event("login_failed", user, known_account=user is not None)
+        return None
+    if new_hash is not None:
+        user.password_hash = new_hash
+        db.session.commit()
+        auth_event("password_rehashed", user)
+    return user
+
+
+@bp.get("/")
+def index() -> Response:
+    """The service's home: the account page, or the login page."""
+    return redirect(url_for("accounts.account"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(config_limit("REGISTER_RATE_LIMIT_IP"), methods=["POST"], on_breach=log_lockout)
+def register() -> Response | str:
+    """Create an account (role: reader) and log it in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.account"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        username = form.username.data or ""
+        email = form.email.data or ""
+        if find_user(username) is not None:
+            form.username.errors = [*form.username.errors, "This username is taken."]
+        elif find_user(email) is not None:
+            form.email.errors = [*form.email.errors, "An account already uses this email."]
+        else:
+            user = User(
+                username=username,
+                email=email,
+                password_hash=hash_password(form.password.data or ""),
+                session_token=new_session_token(),
+            )
+            db.session.add(user)
+            db.session.commit()
+            auth_event("registered", user)
+            start_session(user, remember=False)
+            flash("Welcome! Your account is ready.", "success")
+            return set_identity_cookie(redirect(url_for("accounts.account")), user)
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(config_limit("LOGIN_RATE_LIMIT_IP"), methods=["POST"], on_breach=log_lockout)
+@limiter.limit(
+    config_limit("LOGIN_RATE_LIMIT_ACCOUNT"),
+    key_func=account_key("login"),
+    methods=["POST"],
+    deduct_when=failed_attempt,
+    on_breach=log_lockout,
+)
+def login() -> Response | str:
+    """Log in; a user whose auth session is still valid gets a fresh identity cookie at once.
+
+    That is the single sign-on round trip: blog sends a browser whose identity cookie expired
+    to ``/auth/login?next=<blog URL>`` and gets it straight back with a new cookie.
+    """
+    if request.method == "GET" and current_user.is_authenticated:
+        target = safe_next_url(request.args.get("next"))
+        return set_identity_cookie(redirect(target), current_user)
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = check_credentials(form.login.data or "", form.password.data or "")
+        if user is None:
+            form.password.errors = [*form.password.errors, INVALID_CREDENTIALS]
+        else:
+            start_session(user, remember=bool(form.remember.data))
+            return set_identity_cookie(redirect(safe_next_url(form.next.data)), user)
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End every session and token of the user (POST with CSRF: a link cannot log you out)."""
+    form = LogoutForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        user = current_user._get_current_object()
+        end_all_sessions(user, "logout")
+        log_out_here()
+        auth_event("logout", user)
+        flash("You are logged out.", "info")
+    return clear_identity_cookie(redirect(url_for("accounts.login")))
+
+
+def _account_page(**forms: object) -> str:
+    context = {
+        "password_form": ChangePasswordForm(formdata=None),
+        "email_form": ChangeEmailForm(formdata=None),
+        "deactivate_form": DeactivateForm(formdata=None),
+    }
+    context.update(forms)
+    return render_template("accounts/account.html", **context)
+
+
+def _current_password_ok(field_form: ChangePasswordForm | ChangeEmailForm | DeactivateForm) -> bool:
+    matches, _ = verify_password(current_user.password_hash, field_form.current_password.data or "")
+    if not matches:
+        field = field_form.current_password
+        field.errors = [*field.errors, "This is not your current password."]
+    return matches
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    """The signed-in user's account page."""
+    return _account_page()
+
+
+@bp.post("/account/password")
+@login_required
+def change_password() -> Response | str:
+    """A new password: every other session and token of the user ends."""
+    form = ChangePasswordForm()
+    user: User = current_user._get_current_object()
+    if (
+        form.validate_on_submit()
+        and _current_password_ok(form)
+        and form.check_new_password(
+            form.password.data or "", username=user.username, email=user.email
+        )
+    ):
+        user.password_hash = hash_password(form.password.data or "")
+        end_all_sessions(user, "password_changed")
+        auth_event("password_changed", user)
+        start_session(user, remember=False)
+        flash("Your password was changed. Other devices have been logged out.", "success")
+        return set_identity_cookie(redirect(url_for("accounts.account")), user)
+    return _account_page(password_form=form)
+
+
+@bp.post("/account/email")
+@login_required
+def change_email() -> Response | str:
+    """A new email address, confirmed with the password."""
+    form = ChangeEmailForm()
+    user: User = current_user._get_current_object()
+    if form.validate_on_submit() and _current_password_ok(form):
+        email = form.email.data or ""
+        owner = find_user(email)
+        if owner is not None and owner.id != user.id:
+            form.email.errors = [*form.email.errors, "An account already uses this email."]
+        else:
+            user.email = email
+            db.session.commit()
+            auth_event("email_changed", user)
+            flash("Your email address was changed.", "success")
+            return redirect(url_for("accounts.account"))
+    return _account_page(email_form=form)
+
+
+@bp.post("/account/deactivate")
+@login_required
+def deactivate() -> Response | str:
+    """Deactivate one's own account: logged out everywhere, no login until an admin reactivates."""
+    form = DeactivateForm()
+    user: User = current_user._get_current_object()
+    if form.validate_on_submit() and _current_password_ok(form):
+        user.active = False
+        end_all_sessions(user, "deactivated")
+        log_out_here()
+        auth_event("deactivated", user, by=user.id)
+        flash("Your account is deactivated. An administrator can reactivate it.", "info")
+        return clear_identity_cookie(redirect(url_for("accounts.login")))
+    return _account_page(deactivate_form=form)

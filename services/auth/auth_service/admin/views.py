@@ -1,0 +1,134 @@
+"""Admin pages: every user, paginated and searchable; roles; deactivation and reactivation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from auth_service.events import auth_event
+from auth_service.extensions import db, login_manager
+from auth_service.forms import ActivationForm, RolesForm
+from auth_service.models import User
+from auth_service.sessions import end_all_sessions
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+STALE_MESSAGE = "Someone changed this user while you were looking. Review and try again."
+
+
+@bp.before_request
+def require_admin() -> Response | None:
+    """Every admin page: signed in, with the admin role."""
+    if not current_user.is_authenticated:
+        unauthorized: Response = login_manager.unauthorized()
+        return unauthorized
+    if not current_user.has_role("admin"):
+        abort(403, "This page is for administrators.")
+    return None
+
+
+def _get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, "There is no such user.")
+    return user
+
+
+def _other_active_admins(user: User) -> int:
+    query = select(func.count(User.id)).where(
+        User.active.is_(True), User.role_names.contains("admin"), User.id != user.id
+    )
+    return db.session.scalar(query) or 0
+
+
+@bp.get("/users")
+def users() -> str:
+    """Every user, newest first; ``q`` searches usernames and emails."""
+    search = request.args.get("q", "").strip()[:100]
+    query = select(User).order_by(User.id.desc())
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(User.username).like(pattern), User.email.like(pattern)))
+    page = db.paginate(
+        query, per_page=current_app.config["USERS_PER_PAGE"], max_per_page=100, error_out=False
+    )
+    return render_template("admin/users.html", page=page, search=search)
+
+
+def _user_page(user: User, status: int = 200, **forms: object) -> tuple[str, int]:
+    context: dict[str, object] = {
+        "roles_form": RolesForm(formdata=None, roles=user.roles, version=user.version),
+        "activation_form": ActivationForm(formdata=None, version=user.version),
+    }
+    context.update(forms)
+    return render_template("admin/user.html", user=user, **context), status
+
+
+@bp.get("/users/<int:user_id>")
+def user(user_id: int) -> tuple[str, int]:
+    """One user, with the forms that change them."""
+    return _user_page(_get_user(user_id))
+
+
+def _save(user: User, reason: str) -> bool:
+    """End the user's sessions (their roles or status changed) and commit; False if stale."""
+    try:
+        end_all_sessions(user, reason)
+    except StaleDataError:
+        db.session.rollback()
+        return False
+    return True
+
+
+@bp.post("/users/<int:user_id>/roles")
+def change_roles(user_id: int) -> Response | tuple[str, int]:
+    """Set a user's roles. Their sessions and tokens end, so the new roles apply at once."""
+    user = _get_user(user_id)
+    form = RolesForm()
+    if not form.validate_on_submit():
+        return _user_page(user, 400, roles_form=form)
+    if form.version.data != user.version:
+        flash(STALE_MESSAGE, "error")
+        return _user_page(user, 409)
+    roles = set(form.roles.data or [])
+    if "admin" in user.roles and "admin" not in roles and _other_active_admins(user) == 0:
+        flash("This is the last active admin: make someone else admin first.", "error")
+        return _user_page(user, 409)
+    before = user.roles
+    user.roles = roles
+    if not _save(user, "roles_changed"):
+        flash(STALE_MESSAGE, "error")
+        return _user_page(_get_user(user_id), 409)
+    auth_event("roles_changed", user, before=before, after=user.roles, by=current_user.id)
+    flash(f"Roles of {user.username} saved: {', '.join(user.roles)}.", "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/activation")
+def change_activation(user_id: int) -> Response | tuple[str, int]:
+    """Deactivate an active user (ending their sessions) or reactivate an inactive one."""
+    user = _get_user(user_id)
+    form = ActivationForm()
+    if not form.validate_on_submit():
+        return _user_page(user, 400, activation_form=form)
+    if form.version.data != user.version:
+        flash(STALE_MESSAGE, "error")
+        return _user_page(user, 409)
+    if user.active:
+        if user.id == current_user.id:
+            flash("Deactivate your own account from your account page.", "error")
+            return _user_page(user, 409)
+        user.active = False
+        event = "deactivated"
+    else:
+        user.active = True
+        event = "reactivated"
+    if not _save(user, event):
+        flash(STALE_MESSAGE, "error")
+        return _user_page(_get_user(user_id), 409)
+    auth_event(event, user, by=current_user.id)
+    flash(f"{user.username} is {'active' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.user", user_id=user.id))

@@ -1,0 +1,64 @@
+"""Command-line tasks: ``flask --app auth_service create-admin`` and ``generate-signing-key``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy.exc import IntegrityError
+
+from auth_service.accounts.views import find_user
+from auth_service.extensions import db
+from auth_service.models import ROLES, User, new_session_token
+from auth_service.passwords import hash_password, password_problem
+from auth_service.signing import write_private_key
+
+
+@click.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.password_option("--password", help="Prompted (twice, hidden) when not given.")
+def create_admin(username: str, email: str, password: str) -> None:
+    """Create a user with every role (the first admin of a new installation)."""
+    email = email.strip().lower()
+    problem = password_problem(password, username=username, email=email)
+    if problem:
+        raise click.UsageError(problem)
+    if find_user(username) is not None or find_user(email) is not None:
+        raise click.UsageError("A user with this username or email already exists.")
+    user = User(
+        username=username.strip(),
+        email=email,
+        password_hash=hash_password(password),
+        session_token=new_session_token(),
+    )
+    user.roles = list(ROLES)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise click.UsageError("A user with this username or email already exists.") from None
+    click.echo(f"Created admin {user.username!r} (id {user.id}).")
+
+
+@click.command("generate-signing-key")
+@click.argument("path", type=click.Path(path_type=Path))
+def generate_signing_key(path: Path) -> None:
+    """Write a new Ed25519 private key (PEM) to PATH, a new file or a key directory.
+
+    Given a directory, the key gets a name starting with the current UTC time, so it becomes
+    the signing key at the next start while older keys in the directory stay published.
+    """
+    try:
+        written = write_private_key(path)
+    except FileExistsError:
+        raise click.UsageError(f"{path} exists; keys are never overwritten.") from None
+    click.echo(f"Wrote {written} (readable by its owner only). Restart the service to use it.")
+
+
+def register_commands(app: Flask) -> None:
+    """Add the service's commands to ``flask --app auth_service``."""
+    app.cli.add_command(create_admin)
+    app.cli.add_command(generate_signing_key)

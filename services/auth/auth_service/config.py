@@ -1,0 +1,50 @@
+"""The auth service's own settings, read from the environment (prefix ``AUTH_``).
+
+The settings every service shares (SECRET_KEY, DATABASE_URL, ...) come from
+:class:`servicekit.settings.Settings`; this module adds what only auth needs. Every variable is
+listed in the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from auth_service.passwords import FLOOR_MEMORY_KIB, FLOOR_TIME_COST
+from servicekit.settings import ConfigError, Env
+
+
+def auth_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Flask configuration keys for the auth service."""
+    env = Env("auth", environ)
+    return {
+        # Signing keys: see auth_service.signing.
+        "AUTH_SIGNING_KEY": env.optional("SIGNING_KEY"),
+        "AUTH_SIGNING_KEY_FILE": env.optional("SIGNING_KEY_FILE"),
+        # Identity tokens are short-lived: the browser gets a fresh one silently from
+        # /auth/login?next=... while its auth session lasts.
+        "AUTH_TOKEN_LIFETIME": env.int("TOKEN_LIFETIME", 900, minimum=30),
+        "ARGON2_MEMORY_COST": env.int("ARGON2_MEMORY_COST", FLOOR_MEMORY_KIB, minimum=8),
+        "ARGON2_TIME_COST": env.int("ARGON2_TIME_COST", FLOOR_TIME_COST, minimum=1),
+        "ARGON2_PARALLELISM": env.int("ARGON2_PARALLELISM", 1, minimum=1),
+        # Flask-Limiter notation. Per account counts failed attempts only; per IP counts all.
+        "LOGIN_RATE_LIMIT_ACCOUNT": env.str("LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute"),
+        "LOGIN_RATE_LIMIT_IP": env.str("LOGIN_RATE_LIMIT_IP", "30 per minute"),
+        "REGISTER_RATE_LIMIT_IP": env.str("REGISTER_RATE_LIMIT_IP", "10 per hour"),
+        "REMEMBER_COOKIE_DAYS": env.int("REMEMBER_COOKIE_DAYS", 14, minimum=1),
+        "USERS_PER_PAGE": env.int("USERS_PER_PAGE", 20, minimum=1),
+    }
+
+
+def check_password_hashing(app: Flask) -> None:
+    """Refuse argon2 parameters under the ASVS floor, except in the test suite."""
+    config = app.config
+    if config["APP_ENV"] == "testing":
+        return
+    if config["ARGON2_MEMORY_COST"] < FLOOR_MEMORY_KIB or config["ARGON2_TIME_COST"] < 1:
+        raise ConfigError(
+            f"AUTH_ARGON2_MEMORY_COST must be >= {FLOOR_MEMORY_KIB} KiB (OWASP ASVS 5.0); "
+            "cheaper parameters are for APP_ENV=testing only"
+        )

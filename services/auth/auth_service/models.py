@@ -1,0 +1,97 @@
+"""The auth service's data: users, their password hashes, roles and session version."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from auth_service.extensions import db
+
+#: Every role the system knows, weakest first. Everyone who registers is a reader.
+ROLES = ("reader", "author", "admin")
+DEFAULT_ROLES = ("reader",)
+
+
+def new_session_token() -> str:
+    """A fresh, unguessable session version for Flask-Login's alternative id."""
+    return secrets.token_urlsafe(24)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (stored as UTC)."""
+    return datetime.now(UTC)
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    """An account. Flask-Login user: ``get_id`` returns the session token, not the primary key.
+
+    That is Flask-Login's "alternative id" pattern: the session cookie and the remember-me cookie
+    hold ``session_token``, so replacing it (logout, password change, deactivation, role change)
+    makes every cookie issued before useless, on every device.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    #: Kept lower-cased, so uniqueness and look-ups ignore case.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: Space-separated role names from ROLES; use the ``roles`` property.
+    role_names: Mapped[str] = mapped_column(String(64), default=" ".join(DEFAULT_ROLES))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Optimistic locking: an admin's stale form cannot overwrite a newer change.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    # -- Flask-Login ----------------------------------------------------------------------------
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses to log in, or keep logged in, a deactivated user."""
+        return self.active
+
+    def get_id(self) -> str:
+        """What the session and remember-me cookies hold: the current session version."""
+        return self.session_token
+
+    def end_sessions(self) -> None:
+        """Invalidate every session and remember-me cookie issued so far (commit to apply)."""
+        self.session_token = new_session_token()
+
+    # -- roles ----------------------------------------------------------------------------------
+
+    @property
+    def roles(self) -> list[str]:
+        """The user's roles, in the order of ROLES."""
+        names = set(self.role_names.split())
+        return [role for role in ROLES if role in names]
+
+    @roles.setter
+    def roles(self, roles: list[str] | tuple[str, ...] | set[str]) -> None:
+        unknown = set(roles) - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles: {sorted(unknown)}")
+        # Everyone is at least a reader; the order is fixed so equal sets compare equal.
+        wanted = set(roles) | set(DEFAULT_ROLES)
+        self.role_names = " ".join(role for role in ROLES if role in wanted)
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the user has one of ``roles``; an admin passes every role check."""
+        mine = self.roles
+        return "admin" in mine or any(role in mine for role in roles)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r}>"

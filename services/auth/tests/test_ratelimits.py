@@ -1,0 +1,78 @@
+"""Login and token endpoints are rate-limited per account (failures) and per client IP."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from auth_service.models import User
+from tests.conftest import login
+from tests.factories import PASSWORD
+
+
+def test_the_sixth_wrong_password_in_a_minute_gets_429(client: FlaskClient, user: User) -> None:
+    for _ in range(5):
+        assert login(client, "alice", "wrong password").status_code == 200
+    response = login(client, "alice", "wrong password")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.mimetype == "text/html"
+    assert "Too many attempts" in response.get_data(as_text=True)
+    # Even the right password waits: the account is paused, not guessed.
+    assert login(client, "alice", PASSWORD).status_code == 429
+
+
+def test_the_account_limit_ignores_case_and_other_addresses(app: Flask, user: User) -> None:
+    for number in range(5):
+        other = app.test_client()
+        other.environ_base["REMOTE_ADDR"] = f"10.0.0.{number}"
+        login(other, "ALICE" if number % 2 else "alice", "wrong password")
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "10.0.0.99"
+    assert login(attacker, "Alice", "wrong password").status_code == 429
+
+
+def test_successful_logins_do_not_count_against_the_account(
+    client: FlaskClient, user: User
+) -> None:
+    for _ in range(7):
+        assert login(client).status_code == 302
+        client.delete_cookie("auth_session")
+
+
+def test_unknown_accounts_are_limited_the_same_way(client: FlaskClient) -> None:
+    for _ in range(5):
+        login(client, "nobody", "wrong password")
+    assert login(client, "nobody", "wrong password").status_code == 429
+
+
+def test_the_login_page_itself_is_not_limited(client: FlaskClient, user: User) -> None:
+    for _ in range(6):
+        login(client, "alice", "wrong password")
+    assert client.get("/login").status_code == 200
+
+
+def test_one_address_trying_many_accounts_is_limited(tmp_path: object, app: Flask) -> None:
+    app.config["LOGIN_RATE_LIMIT_IP"] = "3 per minute"
+    client = app.test_client()
+    for name in ("a1", "a2", "a3"):
+        assert login(client, name, "wrong password").status_code == 200
+    assert login(client, "a4", "wrong password").status_code == 429
+
+
+def test_token_endpoint_limit_answers_problem_json(client: FlaskClient, user: User) -> None:
+    for _ in range(5):
+        response = client.post("/api/token", json={"username": "alice", "password": "nope"})
+        assert response.status_code == 401
+    response = client.post("/api/token", json={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 429
+    assert response.mimetype == "application/problem+json"
+    assert int(response.headers["Retry-After"]) > 0
+    assert response.get_json()["status"] == 429
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_endpoints_are_not_limited(client: FlaskClient, path: str) -> None:
+    for _ in range(40):
+        assert client.get(path).status_code == 200
