@@ -18,6 +18,7 @@ from blog_service import cli, permissions
 from blog_service.assets import install_static_versions
 from blog_service.comments.views import bp as comments_bp
 from blog_service.config import blog_config_from_env
+from blog_service.dev.views import bp as dev_bp
 from blog_service.extensions import csrf, db, login_manager, migrate
 from blog_service.feed.views import bp as feed_bp
 from blog_service.posts.views import bp as posts_bp
@@ -49,6 +50,8 @@ def create_app(
     app.register_blueprint(posts_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(feed_bp)
+    if app.config.get("BLOG_DEV_IDENTITY"):
+        app.register_blueprint(dev_bp)
     cli.register(app)
     return app
 

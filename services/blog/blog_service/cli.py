@@ -2,8 +2,170 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask, current_app, url_for
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from blog_service.config import DEV_JWKS_FILENAME, DEV_KEY_FILENAME
+from blog_service.extensions import db
+from blog_service.markdown import render_markdown
+from blog_service.models import Comment, Post, Tag
+
+DEMO_AUTHOR = ("demo-author", "ada")
+DEMO_READER = ("demo-reader", "grace")
+DEMO_POSTS: list[dict[str, Any]] = [
+    {
+        "title": "Welcome to the Flask services blog",
+        "summary": "What this blog is and how it is built.",
+        "tags": ["flask", "meta"],
+        "body": (
+            "This blog is one of three small Flask services that share a library.\n\n"
+            "* Posts are written in **Markdown** and sanitized before they are shown.\n"
+            "* Sign-in happens in the *auth* service; the blog only verifies a token.\n\n"
+            "Read the code top to bottom: it is meant to be copied."
+        ),
+        "comments": ["Looks good!", "Where do I start reading?"],
+    },
+    {
+        "title": "Application factories in five minutes",
+        "summary": "Why create_app() beats a global app object.",
+        "tags": ["flask", "patterns"],
+        "body": (
+            "An application factory builds a fresh app per call, so tests get their own:\n\n"
+            "```python\ndef create_app(overrides=None):\n    app = Flask(__name__)\n"
+            "    app.config.from_mapping(overrides or {})\n    return app\n```\n"
+        ),
+        "comments": ["Tests with a fresh app each are so much calmer."],
+    },
+    {
+        "title": "No lost updates",
+        "summary": "A version column turns a silent overwrite into a clear conflict.",
+        "tags": ["sqlalchemy", "patterns"],
+        "body": (
+            "Each post carries a `version`. The edit form remembers the version it loaded; "
+            "saving a stale form is refused with a **409** and your text is kept."
+        ),
+        "comments": [],
+    },
+]
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Add demo posts, tags and comments; running it again adds nothing twice."""
+    author_id, author_name = DEMO_AUTHOR
+    reader_id, reader_name = DEMO_READER
+    created = 0
+    for demo in DEMO_POSTS:
+        already_there = db.session.scalar(
+            select(Post.id).where(Post.author_id == author_id, Post.title == demo["title"])
+        )
+        if already_there is not None:
+            continue
+        tags = Tag.get_or_create(demo["tags"])
+        post = Post(
+            slug=Post.unique_slug(demo["title"]),
+            title=demo["title"],
+            summary=demo["summary"],
+            body=demo["body"],
+            body_html=render_markdown(demo["body"]),
+            author_id=author_id,
+            author_name=author_name,
+            tags=tags,
+        )
+        post.publish(True)
+        db.session.add(post)
+        db.session.flush()  # gives the post its id for the comments
+        for text in demo["comments"]:
+            db.session.add(
+                Comment(post_id=post.id, author_id=reader_id, author_name=reader_name, body=text)
+            )
+        created += 1
+    db.session.commit()
+    click.echo(f"Demo content: {created} post(s) added, {len(DEMO_POSTS) - created} already there.")
+
+
+def _dev_private_key(instance: Path) -> tuple[Ed25519PrivateKey, str]:
+    """The development signing key (created once) and its key id; writes its public JWKS."""
+    key_path = instance / DEV_KEY_FILENAME
+    jwks_path = instance / DEV_JWKS_FILENAME
+    instance.mkdir(parents=True, exist_ok=True)
+    if key_path.exists():
+        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        if not isinstance(loaded, Ed25519PrivateKey):
+            raise click.ClickException(f"{key_path} is not an Ed25519 key; delete it.")
+        key = loaded
+    else:
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+    jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    kid = "blog-dev-" + jwk["x"][:12]
+    jwk.update(kid=kid, alg="EdDSA", use="sig")
+    jwks_text = json.dumps({"keys": [jwk]}, indent=2)
+    if not jwks_path.exists() or jwks_path.read_text() != jwks_text:
+        jwks_path.write_text(jwks_text)
+    return key, kid
+
+
+@click.command("dev-login")
+@with_appcontext
+@click.option("--name", default="alice", show_default=True, help="User name in the token.")
+@click.option("--user-id", default=None, help="User id (default: dev-<name>).")
+@click.option("--roles", default="reader,author", show_default=True, help="Comma-separated roles.")
+@click.option("--hours", default=8, show_default=True, type=click.IntRange(1, 24))
+def dev_login(name: str, user_id: str | None, roles: str, hours: int) -> None:
+    """Development only: sign in without the auth service.
+
+    Creates a development key in the instance folder (the blog trusts it in development when
+    no other identity source is configured) and prints an identity token and a sign-in URL.
+    """
+    app = current_app
+    if app.config["APP_ENV"] != "development":
+        raise click.ClickException("dev-login works only with APP_ENV=development.")
+    if not app.config.get("BLOG_DEV_IDENTITY"):
+        raise click.ClickException(
+            "This app trusts another identity source (AUTH_JWKS_URL or AUTH_JWKS_FILE): "
+            "sign in through the auth service instead."
+        )
+    key, kid = _dev_private_key(Path(app.instance_path))
+    now = time.time()
+    claims = {
+        "sub": user_id or f"dev-{name}",
+        "name": name,
+        "roles": [role.strip() for role in roles.split(",") if role.strip()],
+        "iss": app.config["AUTH_ISSUER"],
+        "aud": app.config["AUTH_AUDIENCE"],
+        "iat": now,
+        "exp": now + hours * 3600,
+        "jti": uuid.uuid4().hex,
+    }
+    token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+    with app.test_request_context():
+        sign_in_path = url_for("dev.sign_in", token=token)
+    click.echo(f"Identity cookie value ({app.config['IDENTITY_COOKIE_NAME']}):\n{token}\n")
+    click.echo(f"Or open this path on the running blog to set it:\n{sign_in_path}")
 
 
 def register(app: Flask) -> None:
     """Add the blog's commands to ``app.cli``."""
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(dev_login)

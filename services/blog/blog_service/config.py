@@ -38,4 +38,7 @@ def blog_config_from_env(
     identity_sources = ("AUTH_JWKS_URL", "AUTH_JWKS_FILE")
     if app_env == "development" and not any(env.optional(name) for name in identity_sources):
         config["AUTH_JWKS_FILE"] = str(instance / DEV_JWKS_FILENAME)
+        config["BLOG_DEV_IDENTITY"] = True
+        if env.optional("LOGOUT_URL") is None:
+            config["LOGOUT_URL"] = "/dev/sign-out"
     return config

@@ -54,6 +54,9 @@ CONFLICT_MESSAGE = (
     "Someone else saved this post while you were editing it. Your text is below, unsaved; "
     "open the post in another tab to see their changes, merge them into your text, and save."
 )
+DATABASE_MESSAGE = (
+    "The post could not be saved (a database error). Nothing was changed; please try again."
+)
 DISK_MESSAGE = (
     "The image could not be stored (the server may be out of disk space). "
     "Nothing was saved; please try again later."
@@ -222,10 +225,12 @@ def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
             pending.discard()
         return _conflict(form, post)
     except SQLAlchemyError:
+        log.exception("could not save a post")
         db.session.rollback()
         if pending is not None:
             pending.discard()
-        raise
+        form.form_errors.append(DATABASE_MESSAGE)
+        return _render_form(form, None if is_new else post, 503)
     if pending is not None:
         try:
             pending.move_into_place()

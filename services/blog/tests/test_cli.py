@@ -1,0 +1,98 @@
+"""The command-line tools: demo content, and signing in without the auth service."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from blog_service import create_app
+from blog_service.extensions import db
+from blog_service.models import Comment, Post, Tag
+
+
+def counts(app: Flask) -> tuple[int, int, int]:
+    with app.app_context():
+        return tuple(  # type: ignore[return-value]
+            db.session.scalar(select(func.count()).select_from(model))
+            for model in (Post, Comment, Tag)
+        )
+
+
+def test_seed_demo_is_idempotent(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "3 post(s) added" in first.output
+    seeded = counts(app)
+    assert seeded == (3, 3, 4)
+    second = runner.invoke(args=["seed-demo"])
+    assert "0 post(s) added, 3 already there" in second.output
+    assert counts(app) == seeded
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert "Welcome to the Flask services blog" in page
+
+
+@pytest.fixture
+def dev_app(tmp_path: Path) -> Flask:
+    """The blog in development, alone: it trusts its own development key."""
+    environ = {
+        "APP_ENV": "development",
+        "BLOG_INSTANCE_PATH": str(tmp_path),
+        "BLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+    }
+    app = create_app(environ=environ)
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def test_dev_login_signs_in_without_auth(dev_app: Flask, tmp_path: Path) -> None:
+    result = dev_app.test_cli_runner().invoke(
+        args=["dev-login", "--name", "dora", "--roles", "author"]
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.split("\n")[1]
+    assert (tmp_path / "dev-jwks.json").exists()
+    assert (tmp_path / "dev-signing-key.pem").stat().st_mode & 0o077 == 0
+
+    client = dev_app.test_client()
+    path = re.search(r"^(/dev/sign-in\?token=\S+)$", result.output, re.M)
+    assert path is not None
+    page = client.get(path.group(1)).get_data(as_text=True)
+    assert "Sign in as <strong>dora</strong>" in page
+    assert client.get("/posts/new").status_code == 302  # the GET set nothing
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert csrf is not None
+    response = client.post("/dev/sign-in", data={"token": token, "csrf_token": csrf.group(1)})
+    assert response.status_code == 302
+    assert client.get("/posts/new").status_code == 200
+    assert 'href="/dev/sign-out">Sign out</a>' in client.get("/").get_data(as_text=True)
+
+
+def test_dev_sign_in_refuses_a_bad_token(dev_app: Flask) -> None:
+    assert dev_app.test_client().get("/dev/sign-in?token=nope").status_code == 400
+
+
+def test_dev_login_is_refused_outside_development(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["dev-login", "--name", "eve"])
+    assert result.exit_code != 0
+    assert "only with APP_ENV=development" in result.output
+    assert app.test_client().get("/dev/sign-in?token=x").status_code == 404
+
+
+def test_dev_key_is_not_trusted_when_auth_is_configured(tmp_path: Path) -> None:
+    environ = {
+        "APP_ENV": "development",
+        "BLOG_INSTANCE_PATH": str(tmp_path),
+        "BLOG_AUTH_JWKS_FILE": str(tmp_path / "auth-jwks.json"),
+        "BLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+    }
+    app = create_app(environ=environ)
+    result = app.test_cli_runner().invoke(args=["dev-login"])
+    assert result.exit_code != 0
+    assert "sign in through the auth service" in result.output
+    assert app.config["AUTH_JWKS_FILE"] == str(tmp_path / "auth-jwks.json")

@@ -1,0 +1,99 @@
+"""Comments: signed-in users comment on published posts; who may delete a comment."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from blog_service.extensions import db
+from blog_service.models import Comment
+from tests.conftest import csrf_token
+from tests.factories import make_comment, make_post
+
+
+def comment_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Comment.id))) or 0
+
+
+def test_reader_comments_on_a_published_post(app: Flask, carol: FlaskClient) -> None:
+    with app.app_context():
+        make_post("Open")
+    token = csrf_token(carol, "/posts/open")
+    response = carol.post("/posts/open/comments", data={"csrf_token": token, "body": "<b>Hi</b>"})
+    assert response.status_code == 302
+    assert response.location.startswith("/posts/open#comment-")
+    page = carol.get("/posts/open").get_data(as_text=True)
+    assert "&lt;b&gt;Hi&lt;/b&gt;" in page  # plain text, escaped
+    assert "Comments (1)" in page
+
+
+def test_empty_comment_shows_the_message(app: Flask, carol: FlaskClient) -> None:
+    with app.app_context():
+        make_post("Open")
+    token = csrf_token(carol, "/posts/open")
+    response = carol.post("/posts/open/comments", data={"csrf_token": token, "body": ""})
+    assert response.status_code == 422
+    assert "This field is required." in response.get_data(as_text=True)
+    assert comment_count(app) == 0
+
+
+def test_comment_needs_csrf_and_sign_in(
+    app: Flask, client: FlaskClient, carol: FlaskClient
+) -> None:
+    with app.app_context():
+        make_post("Open")
+    assert carol.post("/posts/open/comments", data={"body": "hi"}).status_code == 400
+    anonymous = client.post("/posts/open/comments", data={"body": "hi"})
+    assert anonymous.status_code in (302, 400)
+    assert "Sign in</a> to comment" in client.get("/posts/open").get_data(as_text=True)
+    assert comment_count(app) == 0
+
+
+def test_no_comments_on_drafts(app: Flask, alice: FlaskClient, carol: FlaskClient) -> None:
+    with app.app_context():
+        make_post("Draft", published=False)
+        make_post("Open")
+    token = csrf_token(alice, "/posts/open")
+    assert (
+        alice.post("/posts/draft/comments", data={"csrf_token": token, "body": "x"}).status_code
+        == 403
+    )
+    token = csrf_token(carol, "/posts/open")
+    assert (
+        carol.post("/posts/draft/comments", data={"csrf_token": token, "body": "x"}).status_code
+        == 404
+    )
+    assert comment_count(app) == 0
+
+
+def test_who_may_delete_a_comment(
+    app: Flask,
+    alice: FlaskClient,
+    bob: FlaskClient,
+    carol: FlaskClient,
+    admin: FlaskClient,
+) -> None:
+    with app.app_context():
+        post = make_post("Alice post")  # by alice
+        ids = [make_comment(post, f"comment {n}").id for n in range(3)]  # by carol
+    # bob is neither the comment's author nor the post's author.
+    bob_token = csrf_token(bob, "/posts/alice-post")
+    assert "Delete comment" not in bob.get("/posts/alice-post").get_data(as_text=True)
+    assert bob.post(f"/comments/{ids[0]}/delete", data={"csrf_token": bob_token}).status_code == 403
+    for client, comment_id in ((carol, ids[0]), (alice, ids[1]), (admin, ids[2])):
+        token = csrf_token(client, "/posts/alice-post")
+        response = client.post(f"/comments/{comment_id}/delete", data={"csrf_token": token})
+        assert response.status_code == 302
+    assert comment_count(app) == 0
+    assert bob.post("/comments/999/delete", data={"csrf_token": bob_token}).status_code == 404
+
+
+def test_deleting_a_post_deletes_its_comments(app: Flask, alice: FlaskClient) -> None:
+    with app.app_context():
+        post = make_post("Alice post")
+        make_comment(post)
+    token = csrf_token(alice, "/posts/alice-post")
+    assert alice.post("/posts/alice-post/delete", data={"csrf_token": token}).status_code == 302
+    assert comment_count(app) == 0
