@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from auth_service.accounts.views import find_user
@@ -16,6 +17,7 @@ from auth_service.signing import write_private_key
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--username", prompt=True)
 @click.option("--email", prompt=True)
 @click.password_option("--password", help="Prompted (twice, hidden) when not given.")

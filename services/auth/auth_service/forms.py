@@ -18,6 +18,9 @@ from wtforms import (
     SubmitField,
     widgets,
 )
+
+# SelectChoice is new in WTForms 3.3 (tuple choices are deprecated); types-WTForms predates it.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 from auth_service.models import ROLES
@@ -176,7 +179,7 @@ class RolesForm(FlaskForm):  # type: ignore[misc]
     """An admin changes a user's roles; ``version`` refuses a stale form."""
 
     # Everyone is a reader: only the roles above it can be given or taken away.
-    roles = MultiCheckboxField("Roles", choices=[(role, role) for role in ROLES[1:]])
+    roles = MultiCheckboxField("Roles", choices=[SelectChoice(role) for role in ROLES[1:]])
     version = IntegerField(widget=widgets.HiddenInput(), validators=[DataRequired()])
     submit = SubmitField("Save roles")
 

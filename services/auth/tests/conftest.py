@@ -44,18 +44,39 @@ def make_app(
     return create_app({**config, **(overrides or {})}, environ=env)
 
 
+AppFactory = Callable[..., Flask]
+
+
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    """A fresh app whose database tables are created before and dropped after the test."""
-    application = make_app(tmp_path)
-    with application.app_context():
-        db.drop_all()  # a previous run interrupted on PostgreSQL may have left tables
-        db.create_all()
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+def app_factory(tmp_path: Path) -> Iterator[AppFactory]:
+    """Make apps (same database, tables created); drops the tables and closes every
+    connection when the test ends, so PostgreSQL is left clean for the next test."""
+    apps: list[Flask] = []
+
+    def factory(
+        overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Flask:
+        application = make_app(tmp_path, overrides, environ)
+        with application.app_context():
+            if not apps:
+                db.drop_all()  # an interrupted PostgreSQL run may have left tables behind
+            db.create_all()
+        apps.append(application)
+        return application
+
+    yield factory
+    for number, application in enumerate(apps):
+        with application.app_context():
+            db.session.remove()
+            if number == 0:
+                db.drop_all()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory: AppFactory) -> Flask:
+    """A fresh app with empty tables."""
+    return app_factory()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from auth_service.extensions import db
 from auth_service.models import User
-from tests.conftest import csrf_token, identity_cookie, login, post_form
+from tests.conftest import AppFactory, csrf_token, identity_cookie, login, post_form
 from tests.factories import PASSWORD, make_user
 
 
@@ -126,19 +126,13 @@ def test_login_sets_the_identity_cookie_for_the_whole_origin(
     assert "Secure" not in header  # testing runs on http; production sets Secure
 
 
-def test_identity_cookie_is_secure_when_session_cookies_are(tmp_path: Any) -> None:
-    from tests.conftest import make_app
-
-    app = make_app(tmp_path, {"SESSION_COOKIE_SECURE": True})
-    with app.app_context():
-        db.create_all()
+def test_identity_cookie_is_secure_when_session_cookies_are(app_factory: AppFactory) -> None:
+    app = app_factory({"SESSION_COOKIE_SECURE": True})
     make_user(app, "alice")
     client = app.test_client()
     response = login(client)
     header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("identity="))
     assert "Secure" in header
-    with app.app_context():
-        db.drop_all()
 
 
 @pytest.mark.parametrize(

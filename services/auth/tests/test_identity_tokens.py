@@ -13,13 +13,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from auth_service.extensions import db
 from auth_service.models import User
 from auth_service.signing import write_private_key
 from servicekit.identity import TokenError, TokenVerifier
 from servicekit.revocation import revocation_store_from_uri
 from servicekit.testing import SigningKey
-from tests.conftest import make_app
+from tests.conftest import AppFactory
 from tests.factories import make_user
 from tests.test_api import get_token
 
@@ -94,14 +93,14 @@ def test_unknown_kid_is_refused(client: FlaskClient, user: User, verifier: Token
         verifier.verify(stranger.mint(sub=str(user.id)))
 
 
-def test_rotation_keeps_old_tokens_valid_until_they_expire(tmp_path: Path) -> None:
+def test_rotation_keeps_old_tokens_valid_until_they_expire(
+    tmp_path: Path, app_factory: AppFactory
+) -> None:
     keys = tmp_path / "keys"
     keys.mkdir()
     old_key = write_private_key(keys)
     environ = {"AUTH_SIGNING_KEY_FILE": str(keys)}
-    before = make_app(tmp_path, environ=environ)
-    with before.app_context():
-        db.create_all()
+    before = app_factory(environ=environ)
     make_user(before, "alice")
     old_token = get_token(before.test_client())
     old_kid = jwt.get_unverified_header(old_token)["kid"]
@@ -109,8 +108,8 @@ def test_rotation_keeps_old_tokens_valid_until_they_expire(tmp_path: Path) -> No
     time.sleep(0.01)  # key files are named by time
     new_key = write_private_key(keys)
     assert sorted(keys.glob("*.pem")) == [old_key, new_key]
-    after = make_app(
-        tmp_path, {"REVOCATION_STORE_URI": before.config["REVOCATION_STORE_URI"]}, environ=environ
+    after = app_factory(
+        {"REVOCATION_STORE_URI": before.config["REVOCATION_STORE_URI"]}, environ=environ
     )
     client = after.test_client()
     jwks = client.get("/.well-known/jwks.json").get_json()
@@ -130,8 +129,6 @@ def test_rotation_keeps_old_tokens_valid_until_they_expire(tmp_path: Path) -> No
 
     # Once the old key's tokens have expired, it can leave the directory (and the JWKS).
     old_key.unlink()
-    retired = make_app(tmp_path, environ=environ)
+    retired = app_factory(environ=environ)
     (only,) = retired.test_client().get("/.well-known/jwks.json").get_json()["keys"]
     assert only["kid"] != old_kid
-    with before.app_context():
-        db.drop_all()

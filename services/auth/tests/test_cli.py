@@ -1,0 +1,97 @@
+"""The service's commands: create-admin and generate-signing-key."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import Flask
+
+from auth_service.extensions import db
+from auth_service.models import User
+from tests.conftest import login
+from tests.factories import PASSWORD
+
+
+def test_create_admin_with_options(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=[
+            "create-admin",
+            "--username",
+            "boss",
+            "--email",
+            "Boss@Example.com",
+            "--password",
+            PASSWORD,
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin 'boss'" in result.output
+    with app.app_context():
+        boss = db.session.scalar(db.select(User).where(User.username == "boss"))
+        assert boss is not None
+        assert boss.roles == ["reader", "author", "admin"]
+        assert boss.email == "boss@example.com"
+    client = app.test_client()
+    login(client, "boss")
+    assert client.get("/admin/users").status_code == 200
+
+
+def test_create_admin_prompts(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["create-admin"], input=f"boss\nboss@example.com\n{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_create_admin_refuses_weak_passwords_and_duplicates(app: Flask, user: User) -> None:
+    runner = app.test_cli_runner()
+    weak = runner.invoke(
+        args=[
+            "create-admin",
+            "--username",
+            "boss",
+            "--email",
+            "b@example.com",
+            "--password",
+            "password1",
+        ]
+    )
+    assert weak.exit_code != 0
+    assert "too common" in weak.output
+    taken = runner.invoke(
+        args=[
+            "create-admin",
+            "--username",
+            "Alice",
+            "--email",
+            "b@example.com",
+            "--password",
+            PASSWORD,
+        ]
+    )
+    assert taken.exit_code != 0
+    assert "already exists" in taken.output
+
+
+def test_generate_signing_key_file(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "signing.pem"
+    result = app.test_cli_runner().invoke(args=["generate-signing-key", str(path)])
+    assert result.exit_code == 0, result.output
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = app.test_cli_runner().invoke(args=["generate-signing-key", str(path)])
+    assert again.exit_code != 0
+    assert "never overwritten" in again.output
+
+
+def test_generate_signing_key_into_a_directory(app: Flask, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    runner = app.test_cli_runner()
+    runner.invoke(args=["generate-signing-key", str(keys)])
+    runner.invoke(args=["generate-signing-key", str(keys)])
+    assert len(list(keys.glob("*.pem"))) == 2
