@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from blog_service import cli, permissions
 from blog_service.assets import install_static_versions
 from blog_service.comments.views import bp as comments_bp
-from blog_service.config import blog_config_from_env
+from blog_service.config import blog_config_from_env, use_development_identity
 from blog_service.dev.views import bp as dev_bp
 from blog_service.extensions import csrf, db, login_manager, migrate
 from blog_service.feed.views import bp as feed_bp
@@ -37,8 +37,9 @@ def create_app(
     app = Flask(__name__, instance_path=instance_path_from_env("blog", environ))
     settings = Settings.from_env("blog", app.instance_path, environ)
     init_service(app, settings, error_style="html")
-    app.config.from_mapping(blog_config_from_env(app.instance_path, settings.env, environ))
+    app.config.from_mapping(blog_config_from_env(app.instance_path, environ))
     app.config.from_mapping(overrides or {})
+    use_development_identity(app.config, app.instance_path, environ)
 
     init_database(app, db, migrate, MIGRATIONS)
     csrf.init_app(app)

@@ -7,7 +7,7 @@ README's table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ DEV_KEY_FILENAME = "dev-signing-key.pem"
 
 
 def blog_config_from_env(
-    instance_path: str, app_env: str, environ: Mapping[str, str] | None = None
+    instance_path: str, environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The blog's Flask configuration from the environment."""
     env = Env("blog", environ)
@@ -33,12 +33,23 @@ def blog_config_from_env(
         # Static URLs carry a content hash (?v=...), so browsers may keep the files for a year.
         "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
     }
-    # Running alone in development, with no auth service to trust: trust the key that
-    # `flask dev-login` keeps in the instance folder. Never outside development.
-    identity_sources = ("AUTH_JWKS_URL", "AUTH_JWKS_FILE")
-    if app_env == "development" and not any(env.optional(name) for name in identity_sources):
-        config["AUTH_JWKS_FILE"] = str(instance / DEV_JWKS_FILENAME)
-        config["BLOG_DEV_IDENTITY"] = True
-        if env.optional("LOGOUT_URL") is None:
-            config["LOGOUT_URL"] = "/dev/sign-out"
     return config
+
+
+def use_development_identity(
+    config: MutableMapping[str, Any], instance_path: str, environ: Mapping[str, str] | None = None
+) -> None:
+    """Running alone in development, with no auth service to trust: trust our own dev key.
+
+    Only when APP_ENV is development and no identity source (AUTH_JWKS, AUTH_JWKS_URL,
+    AUTH_JWKS_FILE) is configured. ``flask dev-login`` creates the key; the ``/dev/`` pages
+    set and clear the cookie.
+    """
+    sources = ("AUTH_JWKS", "AUTH_JWKS_URL", "AUTH_JWKS_FILE")
+    enabled = config["APP_ENV"] == "development" and not any(config.get(k) for k in sources)
+    config["BLOG_DEV_IDENTITY"] = enabled
+    if not enabled:
+        return
+    config["AUTH_JWKS_FILE"] = str(Path(instance_path) / DEV_JWKS_FILENAME)
+    if Env("blog", environ).optional("LOGOUT_URL") is None:
+        config["LOGOUT_URL"] = "/dev/sign-out"

@@ -70,7 +70,27 @@ def test_dev_login_signs_in_without_auth(dev_app: Flask, tmp_path: Path) -> None
     response = client.post("/dev/sign-in", data={"token": token, "csrf_token": csrf.group(1)})
     assert response.status_code == 302
     assert client.get("/posts/new").status_code == 200
-    assert 'href="/dev/sign-out">Sign out</a>' in client.get("/").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/dev/sign-out">Sign out</a>' in home
+    csrf = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"',
+        client.get("/dev/sign-out").get_data(as_text=True),
+    )
+    assert csrf is not None
+    assert client.post("/dev/sign-out", data={"csrf_token": csrf.group(1)}).status_code == 302
+    assert client.get("/posts/new").status_code == 302
+
+
+def test_dev_identity_gives_way_to_a_configured_source(tmp_path: Path) -> None:
+    environ = {
+        "APP_ENV": "development",
+        "BLOG_INSTANCE_PATH": str(tmp_path),
+        "BLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+    }
+    app = create_app({"AUTH_JWKS": {"keys": []}}, environ=environ)
+    assert app.config["AUTH_JWKS_FILE"] is None
+    assert app.config["LOGOUT_URL"] == "/auth/logout"
+    assert app.test_client().get("/dev/sign-out").status_code == 404
 
 
 def test_dev_sign_in_refuses_a_bad_token(dev_app: Flask) -> None:
