@@ -404,3 +404,13 @@ def test_deactivate_own_account(app: Flask, client: FlaskClient, user: User) -> 
     replay.set_cookie("auth_session", captured.value)
     assert replay.get("/account").status_code == 302
     assert "Invalid username or password." in login(client).get_data(as_text=True)
+
+
+def test_a_name_taken_during_registration_gives_a_message_not_a_500(
+    app: Flask, client: FlaskClient, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two registrations racing: the check found the name free, the database says otherwise.
+    monkeypatch.setattr("auth_service.accounts.views.find_user", lambda _name: None)
+    response = register(client, username="alice")
+    assert response.status_code == 200
+    assert "was just taken" in response.get_data(as_text=True)

@@ -200,3 +200,9 @@ def test_admin_link_only_for_admins(
     assert "/admin/users" in admin_client.get("/account").get_data(as_text=True)
     login(client)
     assert "/admin/users" not in client.get("/account").get_data(as_text=True)
+
+
+def test_search_wildcards_are_plain_characters(app: Flask, admin_client: FlaskClient) -> None:
+    make_user(app, "dave")
+    assert "No users found" in admin_client.get("/admin/users?q=%25").get_data(as_text=True)
+    assert "No users found" in admin_client.get("/admin/users?q=d_ve").get_data(as_text=True)

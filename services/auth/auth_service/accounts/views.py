@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from auth_service.events import auth_event
@@ -93,7 +94,15 @@ def register() -> Response | str:
                 session_token=new_session_token(),
             )
             db.session.add(user)
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:  # someone took the name or email a moment ago
+                db.session.rollback()
+                form.username.errors = [
+                    *form.username.errors,
+                    "This username or email was just taken. Choose another.",
+                ]
+                return render_template("accounts/register.html", form=form)
             auth_event("registered", user)
             start_session(user, remember=False)
             flash("Welcome! Your account is ready.", "success")

@@ -50,8 +50,14 @@ def users() -> str:
     search = request.args.get("q", "").strip()[:100]
     query = select(User).order_by(User.id.desc())
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(or_(func.lower(User.username).like(pattern), User.email.like(pattern)))
+        # autoescape: a % or _ typed in the search box is a character, not a wildcard.
+        needle = search.lower()
+        query = query.where(
+            or_(
+                func.lower(User.username).contains(needle, autoescape=True),
+                User.email.contains(needle, autoescape=True),
+            )
+        )
     page = db.paginate(
         query, per_page=current_app.config["USERS_PER_PAGE"], max_per_page=100, error_out=False
     )
@@ -73,6 +79,12 @@ def user(user_id: int) -> tuple[str, int]:
     return _user_page(_get_user(user_id))
 
 
+def _conflict(user: User, message: str = STALE_MESSAGE) -> tuple[str, int]:
+    """409: the change was refused; the page shows the user as they are now."""
+    flash(message, "error")
+    return _user_page(user, 409)
+
+
 def _save(user: User, reason: str) -> bool:
     """End the user's sessions (their roles or status changed) and commit; False if stale."""
     try:
@@ -91,17 +103,14 @@ def change_roles(user_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _user_page(user, 400, roles_form=form)
     if form.version.data != user.version:
-        flash(STALE_MESSAGE, "error")
-        return _user_page(user, 409)
+        return _conflict(user)
     roles = set(form.roles.data or [])
     if "admin" in user.roles and "admin" not in roles and _other_active_admins(user) == 0:
-        flash("This is the last active admin: make someone else admin first.", "error")
-        return _user_page(user, 409)
+        return _conflict(user, "This is the last active admin: make someone else admin first.")
     before = user.roles
     user.roles = roles
     if not _save(user, "roles_changed"):
-        flash(STALE_MESSAGE, "error")
-        return _user_page(_get_user(user_id), 409)
+        return _conflict(_get_user(user_id))
     auth_event("roles_changed", user, before=before, after=user.roles, by=current_user.id)
     flash(f"Roles of {user.username} saved: {', '.join(user.roles)}.", "success")
     return redirect(url_for("admin.user", user_id=user.id))
@@ -115,20 +124,17 @@ def change_activation(user_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _user_page(user, 400, activation_form=form)
     if form.version.data != user.version:
-        flash(STALE_MESSAGE, "error")
-        return _user_page(user, 409)
+        return _conflict(user)
     if user.active:
         if user.id == current_user.id:
-            flash("Deactivate your own account from your account page.", "error")
-            return _user_page(user, 409)
+            return _conflict(user, "Deactivate your own account from your account page.")
         user.active = False
         event = "deactivated"
     else:
         user.active = True
         event = "reactivated"
     if not _save(user, event):
-        flash(STALE_MESSAGE, "error")
-        return _user_page(_get_user(user_id), 409)
+        return _conflict(_get_user(user_id))
     auth_event(event, user, by=current_user.id)
     flash(f"{user.username} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("admin.user", user_id=user.id))
