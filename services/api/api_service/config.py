@@ -25,6 +25,9 @@ def api_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, A
         # Browser origins allowed to call the API cross-origin; none by default, since the
         # gateway serves everything from one origin.
         "API_CORS_ORIGINS": list(env.list("CORS_ORIGINS")),
+        # Said explicitly because Flask-Limiter otherwise keeps the last app's choice on its
+        # (process-wide) Limiter object.
+        "RATELIMIT_ENABLED": True,
         # Per token subject (or per address for calls without a valid token).
         "API_RATE_LIMIT": env.str("RATE_LIMIT", "300 per minute"),
         # IETF draft header names (RateLimit-*) rather than Flask-Limiter's X-RateLimit-*.

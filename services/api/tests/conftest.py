@@ -7,16 +7,13 @@ them afterwards, so the database is left clean.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from factories import ApiClient
+from factories import ApiClient, make_app
 from flask import Flask
 
-from api_service import create_app
 from api_service.extensions import db
 from servicekit.testing import SigningKey
 
@@ -27,20 +24,17 @@ def signing_key() -> SigningKey:
     return SigningKey()
 
 
-def make_app(tmp_path: Path, signing_key: SigningKey, **overrides: Any) -> Flask:
-    """A testing app whose instance folder is ``tmp_path``."""
-    config: dict[str, Any] = {"AUTH_JWKS": signing_key.jwks(), **overrides}
-    database_url = os.environ.get("TEST_DATABASE_URL")
-    environ = {"APP_ENV": "testing", "API_INSTANCE_PATH": str(tmp_path)}
-    if database_url:
-        environ["API_DATABASE_URL"] = database_url
-    return create_app(config, environ=environ)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "config(**overrides): configuration the test's app is created with"
+    )
 
 
 @pytest.fixture
-def app(tmp_path: Path, signing_key: SigningKey) -> Iterator[Flask]:
-    """An app on empty tables."""
-    app = make_app(tmp_path, signing_key)
+def app(request: pytest.FixtureRequest, tmp_path: Path, signing_key: SigningKey) -> Iterator[Flask]:
+    """An app on empty tables, configured by the test's ``config`` marker if any."""
+    marker = request.node.get_closest_marker("config")
+    app = make_app(tmp_path, signing_key, **(marker.kwargs if marker else {}))
     with app.app_context():
         db.drop_all()
         db.create_all()

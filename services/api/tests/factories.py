@@ -1,10 +1,27 @@
-"""Test data, created through the API so every object is what a client would get."""
+"""Test apps, clients and data (created through the API, so every object is what a client
+would get)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
+
+from api_service import create_app
+from servicekit.testing import SigningKey
+
+
+def make_app(tmp_path: Path, signing_key: SigningKey, **overrides: Any) -> Flask:
+    """A testing app whose instance folder is ``tmp_path``."""
+    config: dict[str, Any] = {"AUTH_JWKS": signing_key.jwks(), **overrides}
+    database_url = os.environ.get("TEST_DATABASE_URL")
+    environ = {"APP_ENV": "testing", "API_INSTANCE_PATH": str(tmp_path)}
+    if database_url:
+        environ["API_DATABASE_URL"] = database_url
+    return create_app(config, environ=environ)
 
 
 class ApiClient:

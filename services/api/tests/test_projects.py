@@ -180,7 +180,12 @@ def test_another_users_project_is_404_for_every_operation(
     assert bob.get(f"{url}/tasks").status_code == 404
     assert bob.post(f"{url}/tasks", json={"title": "Sneaky"}).status_code == 404
     # The same answer as for an id that does not exist: ids leak nothing.
-    assert bob.get("/v1/projects/999999").json["title"] == bob.get(url).json["title"]
+    theirs, missing = bob.get(url).json, bob.get("/v1/projects/999999").json
+    assert theirs["detail"] == f"There is no project {project['id']}."
+    assert missing["detail"] == "There is no project 999999."
+    assert {k: v for k, v in theirs.items() if k not in {"detail", "instance", "request_id"}} == {
+        k: v for k, v in missing.items() if k not in {"detail", "instance", "request_id"}
+    }
 
     kept = stored(app, project["id"])
     assert kept is not None

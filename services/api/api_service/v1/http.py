@@ -43,30 +43,26 @@ def _string_keys(messages: Any) -> Any:
     return messages
 
 
-def load(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
-    """Validate the JSON body with ``schema``; 422 listing every field's messages if invalid."""
+def _validated(schema: Schema, data: Any, what: str, *, partial: bool = False) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = schema.load(json_body(), partial=partial)
+        result: dict[str, Any] = schema.load(data, partial=partial)
     except ValidationError as error:
         raise Problem(
             422,
-            "The request body is invalid; 'errors' lists the message of each field.",
+            f"The {what} is invalid; 'errors' lists the messages of each field.",
             errors=_string_keys(error.messages),
         ) from None
-    return data
+    return result
+
+
+def load(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
+    """Validate the JSON body with ``schema``; 422 listing every field's messages if invalid."""
+    return _validated(schema, json_body(), "request body", partial=partial)
 
 
 def load_query(schema: Schema) -> dict[str, Any]:
     """Validate the query string with ``schema``; 422 listing each parameter's messages."""
-    try:
-        data: dict[str, Any] = schema.load(request.args)
-    except ValidationError as error:
-        raise Problem(
-            422,
-            "The query string is invalid; 'errors' lists the message of each parameter.",
-            errors=_string_keys(error.messages),
-        ) from None
-    return data
+    return _validated(schema, request.args, "query string")
 
 
 def etag_for(kind: str, object_id: int, version: int) -> str:

@@ -7,10 +7,11 @@ Admins may read every object but change only their own (403 otherwise).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import g, url_for
 from flask_restful import Resource
+from marshmallow import Schema
 from werkzeug.exceptions import NotFound
 from werkzeug.http import quote_etag
 from werkzeug.wrappers import Response
@@ -43,14 +44,8 @@ from servicekit.identity import Identity, bearer_required
 #: driver overflow instead of answering 404).
 MAX_ID = 2**31 - 1
 
+Owned = TypeVar("Owned", Project, Task)
 ResourceResult = tuple[dict[str, Any], int, dict[str, str]] | Response
-
-project_input = ProjectInputSchema()
-project_output = ProjectSchema()
-project_page = ProjectPageSchema()
-task_input = TaskInputSchema()
-task_output = TaskSchema()
-task_page = TaskPageSchema()
 
 
 def caller() -> Identity:
@@ -59,48 +54,114 @@ def caller() -> Identity:
     return identity
 
 
-def _visible(owner_id: str, *, write: bool) -> None:
+def get_owned(model: type[Owned], object_id: int, *, write: bool = False) -> Owned:
+    """The caller's object ``object_id``: 404 when it is missing or someone else's (an admin
+    may read anyone's, but gets 403 when trying to change it)."""
+    found = db.session.get(model, object_id) if object_id <= MAX_ID else None
+    # Someone else's object gets exactly the answer a missing one gets.
+    missing = NotFound(f"There is no {model.__tablename__.removesuffix('s')} {object_id}.")
+    if found is None:
+        raise missing
     identity = caller()
-    if owner_id == identity.id:
-        return
-    if not identity.is_admin:
-        raise NotFound()  # someone else's: indistinguishable from a missing object
-    if write:
-        raise Problem(403, "Admins may read every object but change only their own.")
+    if found.owner_id != identity.id:
+        if not identity.is_admin:
+            raise missing
+        if write:
+            raise Problem(403, "Admins may read every object but change only their own.")
+    return found
 
 
-def get_project(project_id: int, *, write: bool = False) -> Project:
-    """The caller's project ``project_id``; 404 if it is missing or someone else's."""
-    project = db.session.get(Project, project_id) if project_id <= MAX_ID else None
-    if project is None:
-        raise NotFound()
-    _visible(project.owner_id, write=write)
-    return project
-
-
-def get_task(task_id: int, *, write: bool = False) -> Task:
-    """The caller's task ``task_id``; 404 if it is missing or someone else's."""
-    task = db.session.get(Task, task_id) if task_id <= MAX_ID else None
-    if task is None:
-        raise NotFound()
-    _visible(task.owner_id, write=write)
-    return task
-
-
-def project_etag(project: Project) -> str:
-    """The ETag of ``project``'s current version."""
-    return etag_for("project", project.id, project.version)
-
-
-def task_etag(task: Task) -> str:
-    """The ETag of ``task``'s current version."""
-    return etag_for("task", task.id, task.version)
+def etag_of(item: Project | Task) -> str:
+    """The ETag of ``item``'s current version."""
+    return etag_for(item.__tablename__, item.id, item.version)
 
 
 class ApiResource(Resource):  # type: ignore[misc]
     """Every operation needs a valid bearer token."""
 
     method_decorators = [bearer_required()]
+
+
+class ItemResource(ApiResource):
+    """One object: GET (If-None-Match gives 304), PUT, PATCH and DELETE (If-Match required).
+
+    Subclasses name the model, the schemas and the endpoint; Flask-RESTful passes the URL's
+    single variable (``project_id`` or ``task_id``) by name, hence ``**url_id``.
+    """
+
+    model: type[Project] | type[Task]
+    input_schema: Schema
+    output_schema: Schema
+    #: The endpoint of the object's URL, for Location (Flask-RESTful uses ``endpoint`` itself).
+    item_endpoint: str
+    #: The name of the id in the URL rule.
+    url_variable: str
+
+    def represent(self, item: Any, status: int = 200) -> ResourceResult:
+        """``item`` as JSON with its ETag, and its URL in Location when just created."""
+        headers = {"ETag": quote_etag(etag_of(item))}
+        if status == 201:
+            headers["Location"] = url_for(self.item_endpoint, **{self.url_variable: item.id})
+        return self.output_schema.dump(item), status, headers
+
+    def find(self, url_id: dict[str, int], *, write: bool = False) -> Any:
+        """The object the URL names, if the caller may see (or change) it."""
+        return get_owned(self.model, url_id[self.url_variable], write=write)
+
+    def apply(self, item: Any, data: dict[str, Any]) -> None:
+        """Copy validated fields onto ``item``."""
+        for name, value in data.items():
+            setattr(item, name, value)
+
+    def get(self, **url_id: int) -> ResourceResult:
+        item = self.find(url_id)
+        return not_modified(etag_of(item)) or self.represent(item)
+
+    def put(self, **url_id: int) -> ResourceResult:
+        return self._update(url_id, partial=False)
+
+    def patch(self, **url_id: int) -> ResourceResult:
+        return self._update(url_id, partial=True)
+
+    def delete(self, **url_id: int) -> ResourceResult:
+        item = self.find(url_id, write=True)
+        require_if_match(etag_of(item))
+        db.session.delete(item)
+        commit()
+        return Response(status=204)
+
+    def _update(self, url_id: dict[str, int], *, partial: bool) -> ResourceResult:
+        item = self.find(url_id, write=True)
+        # If-Match before the body: a stale client learns that first, whatever it sent.
+        require_if_match(etag_of(item))
+        self.apply(item, load(self.input_schema, partial=partial))
+        commit()
+        return self.represent(item)
+
+
+class ProjectItem(ItemResource):
+    """``/v1/projects/<id>``: read, replace, change or delete one project."""
+
+    model = Project
+    input_schema = ProjectInputSchema()
+    output_schema = ProjectSchema()
+    item_endpoint = "v1.project"
+    url_variable = "project_id"
+
+
+class TaskItem(ItemResource):
+    """``/v1/tasks/<id>``: read, replace, change or delete one task."""
+
+    model = Task
+    input_schema = TaskInputSchema()
+    output_schema = TaskSchema()
+    item_endpoint = "v1.task"
+    url_variable = "task_id"
+
+    def apply(self, item: Any, data: dict[str, Any]) -> None:
+        if "tags" in data:
+            item.set_tags(data.pop("tags"))
+        super().apply(item, data)
 
 
 class ProjectList(ApiResource):
@@ -111,120 +172,30 @@ class ProjectList(ApiResource):
         identity = caller()
         owner = None if identity.is_admin else identity.id
         page = paginate(project_query(owner, params), params["page"], params["per_page"])
-        return project_page.dump(page.as_dict()), 200, page.headers()
+        return ProjectPageSchema().dump(page.as_dict()), 200, page.headers()
 
     def post(self) -> ResourceResult:
-        data = load(project_input)
-        project = Project(owner_id=caller().id, **data)
+        project = Project(owner_id=caller().id, **load(ProjectItem.input_schema))
         db.session.add(project)
         commit()
-        return project_response(project, 201, location=True)
-
-
-def project_response(
-    project: Project, status: int = 200, *, location: bool = False
-) -> ResourceResult:
-    """``project`` as JSON with its ETag (and its URL in Location for a 201)."""
-    headers = {"ETag": quote_etag(project_etag(project))}
-    if location:
-        headers["Location"] = url_for("v1.project", project_id=project.id)
-    return project_output.dump(project), status, headers
-
-
-def task_response(task: Task, status: int = 200, *, location: bool = False) -> ResourceResult:
-    """``task`` as JSON with its ETag (and its URL in Location for a 201)."""
-    headers = {"ETag": quote_etag(task_etag(task))}
-    if location:
-        headers["Location"] = url_for("v1.task", task_id=task.id)
-    return task_output.dump(task), status, headers
-
-
-def no_content() -> Response:
-    """The empty 204 answer to a DELETE."""
-    return Response(status=204)
-
-
-class ProjectItem(ApiResource):
-    """``/v1/projects/<id>``: read, replace, change or delete one project."""
-
-    def get(self, project_id: int) -> ResourceResult:
-        project = get_project(project_id)
-        return not_modified(project_etag(project)) or project_response(project)
-
-    def put(self, project_id: int) -> ResourceResult:
-        project = get_project(project_id, write=True)
-        require_if_match(project_etag(project))
-        return self._update(project, load(project_input))
-
-    def patch(self, project_id: int) -> ResourceResult:
-        project = get_project(project_id, write=True)
-        require_if_match(project_etag(project))
-        return self._update(project, load(project_input, partial=True))
-
-    def delete(self, project_id: int) -> ResourceResult:
-        project = get_project(project_id, write=True)
-        require_if_match(project_etag(project))
-        db.session.delete(project)
-        commit()
-        return no_content()
-
-    @staticmethod
-    def _update(project: Project, data: dict[str, Any]) -> ResourceResult:
-        for name, value in data.items():
-            setattr(project, name, value)
-        commit()
-        return project_response(project)
+        return ProjectItem().represent(project, 201)
 
 
 class ProjectTaskList(ApiResource):
     """``/v1/projects/<id>/tasks``: list (filter, sort, page) a project's tasks, add one."""
 
     def get(self, project_id: int) -> ResourceResult:
-        project = get_project(project_id)
+        project = get_owned(Project, project_id)
         params = load_query(TaskListQuerySchema())
         page = paginate(task_query(project.id, params), params["page"], params["per_page"])
-        return task_page.dump(page.as_dict()), 200, page.headers()
+        return TaskPageSchema().dump(page.as_dict()), 200, page.headers()
 
     def post(self, project_id: int) -> ResourceResult:
-        project = get_project(project_id, write=True)
-        data = load(task_input)
+        project = get_owned(Project, project_id, write=True)
+        data = load(TaskItem.input_schema)
         tags = data.pop("tags")
         task = Task(project=project, owner_id=project.owner_id, **data)
         task.set_tags(tags)
         db.session.add(task)
         commit()
-        return task_response(task, 201, location=True)
-
-
-class TaskItem(ApiResource):
-    """``/v1/tasks/<id>``: read, replace, change or delete one task."""
-
-    def get(self, task_id: int) -> ResourceResult:
-        task = get_task(task_id)
-        return not_modified(task_etag(task)) or task_response(task)
-
-    def put(self, task_id: int) -> ResourceResult:
-        task = get_task(task_id, write=True)
-        require_if_match(task_etag(task))
-        return self._update(task, load(task_input))
-
-    def patch(self, task_id: int) -> ResourceResult:
-        task = get_task(task_id, write=True)
-        require_if_match(task_etag(task))
-        return self._update(task, load(task_input, partial=True))
-
-    def delete(self, task_id: int) -> ResourceResult:
-        task = get_task(task_id, write=True)
-        require_if_match(task_etag(task))
-        db.session.delete(task)
-        commit()
-        return no_content()
-
-    @staticmethod
-    def _update(task: Task, data: dict[str, Any]) -> ResourceResult:
-        if "tags" in data:
-            task.set_tags(data.pop("tags"))
-        for name, value in data.items():
-            setattr(task, name, value)
-        commit()
-        return task_response(task)
+        return TaskItem().represent(task, 201)

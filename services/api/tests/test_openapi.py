@@ -1,0 +1,96 @@
+"""The OpenAPI document and the interactive documentation page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from openapi_spec_validator import validate
+
+
+def document(app: Flask, **kwargs: Any) -> dict[str, Any]:
+    response = app.test_client().get("/openapi.json", **kwargs)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json  # type: ignore[assignment]
+    return body
+
+
+def test_the_document_is_valid_openapi_3_1(app: Flask) -> None:
+    spec = document(app)
+    assert spec["openapi"] == "3.1.0"
+    validate(spec)
+
+
+def test_every_route_and_method_is_documented(app: Flask) -> None:
+    spec = document(app)
+    documented = {
+        (path, method.upper())
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method != "parameters"
+    }
+    routed = {
+        (rule.rule.replace("<int:", "{").replace(">", "}"), method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("v1.")
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    assert documented == routed
+
+
+def test_schemas_come_from_the_marshmallow_schemas(app: Flask) -> None:
+    schemas = document(app)["components"]["schemas"]
+    task_input = schemas["TaskInput"]
+    assert task_input["required"] == ["title"]
+    assert task_input["additionalProperties"] is False
+    assert task_input["properties"]["status"]["enum"] == ["todo", "doing", "done"]
+    assert task_input["properties"]["tags"]["maxItems"] == 20
+    assert "required" not in schemas["TaskPatch"]
+    assert schemas["ProjectInput"]["properties"]["name"]["maxLength"] == 200
+
+
+def test_bearer_security_and_error_shapes(app: Flask) -> None:
+    spec = document(app)
+    assert spec["security"] == [{"bearerAuth": []}]
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    patch = spec["paths"]["/v1/tasks/{task_id}"]["patch"]
+    assert set(patch["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "412",
+        "413",
+        "415",
+        "422",
+        "428",
+        "429",
+    }
+    problem = spec["components"]["responses"]["422"]["content"]
+    assert problem["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_the_server_url_follows_the_mount_point(app: Flask) -> None:
+    assert document(app)["servers"] == [{"url": "/"}]
+    assert document(app, base_url="http://localhost/api")["servers"] == [{"url": "/api"}]
+
+
+def test_the_docs_page_loads_swagger_ui_from_this_app_without_inline_script(app: Flask) -> None:
+    client = app.test_client()
+    page = client.get("/docs", base_url="http://localhost/api")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-spec-url="/api/openapi.json"' in html
+    assert "<script>" not in html  # every script has a src on this origin
+    assert "http" not in html.replace('"http://', "")  # no CDN
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    for asset in (
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
+        "/static/docs-init.js",
+    ):
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        response.close()
