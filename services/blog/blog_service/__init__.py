@@ -19,7 +19,7 @@ from blog_service.assets import install_static_versions
 from blog_service.comments.views import bp as comments_bp
 from blog_service.config import blog_config_from_env, use_development_identity
 from blog_service.dev.views import bp as dev_bp
-from blog_service.extensions import csrf, db, login_manager, migrate
+from blog_service.extensions import csrf, db, limiter, login_manager, migrate
 from blog_service.feed.views import bp as feed_bp
 from blog_service.posts.views import bp as posts_bp
 from servicekit import init_service
@@ -43,6 +43,7 @@ def create_app(
 
     init_database(app, db, migrate, MIGRATIONS)
     csrf.init_app(app)
+    limiter.init_app(app)
     init_identity(app)
     install_cookie_login(app, login_manager)
     install_static_versions(app)

@@ -30,6 +30,8 @@ def blog_config_from_env(
         "BLOG_UPLOAD_FOLDER": env.str("UPLOAD_FOLDER", str(instance / "uploads")),
         "BLOG_MAX_IMAGE_BYTES": env.int("MAX_IMAGE_BYTES", 2 * 1024 * 1024, minimum=1024),
         "BLOG_MAX_IMAGE_PIXELS": env.int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
+        # Flask-Limiter syntax; applies to sending comments and new posts (POST only).
+        "BLOG_WRITE_RATE_LIMIT": env.str("WRITE_RATE_LIMIT", "10 per minute;100 per day"),
         # Static URLs carry a content hash (?v=...), so browsers may keep the files for a year.
         "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask_login import LoginManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
@@ -17,3 +19,14 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+
+
+def rate_limit_key() -> str:
+    """Signed-in users are limited per account (many may share one address), others per address."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
+
+
+# Storage, headers and the in-memory fallback come from servicekit's settings (RATELIMIT_*).
+limiter = Limiter(key_func=rate_limit_key)

@@ -97,3 +97,28 @@ def test_deleting_a_post_deletes_its_comments(app: Flask, alice: FlaskClient) ->
     token = csrf_token(alice, "/posts/alice-post")
     assert alice.post("/posts/alice-post/delete", data={"csrf_token": token}).status_code == 302
     assert comment_count(app) == 0
+
+
+def test_comments_are_rate_limited_per_user(
+    app: Flask, carol: FlaskClient, alice: FlaskClient
+) -> None:
+    app.config["BLOG_WRITE_RATE_LIMIT"] = "2 per minute"
+    with app.app_context():
+        make_post("Open")
+    token = csrf_token(carol, "/posts/open")
+    for _ in range(2):
+        assert (
+            carol.post("/posts/open/comments", data={"csrf_token": token, "body": "hi"}).status_code
+            == 302
+        )
+    refused = carol.post("/posts/open/comments", data={"csrf_token": token, "body": "hi"})
+    assert refused.status_code == 429
+    assert "Slow down a little" in refused.get_data(as_text=True)
+    assert "Retry-After" in refused.headers
+    # Another user is counted separately.
+    token = csrf_token(alice, "/posts/open")
+    assert (
+        alice.post("/posts/open/comments", data={"csrf_token": token, "body": "hi"}).status_code
+        == 302
+    )
+    assert comment_count(app) == 3

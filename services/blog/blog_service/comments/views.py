@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from blog_service.extensions import db
+from blog_service.extensions import db, limiter
 from blog_service.forms import CommentForm, ConfirmForm
 from blog_service.models import Comment, Post
 from blog_service.permissions import can_delete_comment, can_see_post
@@ -20,6 +20,7 @@ bp = Blueprint("comments", __name__)
 
 @bp.post("/posts/<slug>/comments")
 @roles_required()  # signed in, any role
+@limiter.limit(lambda: current_app.config["BLOG_WRITE_RATE_LIMIT"])
 def create(slug: str) -> Response | tuple[str, int]:
     """Add a comment; an invalid one re-shows the post with the message next to the field."""
     post = db.session.scalar(select(Post).where(Post.slug == slug))

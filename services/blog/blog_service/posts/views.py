@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from blog_service.extensions import db
+from blog_service.extensions import db, limiter
 from blog_service.forms import CommentForm, ConfirmForm, PostForm
 from blog_service.markdown import render_markdown
 from blog_service.models import DRAFT, Post, Tag
@@ -250,6 +250,7 @@ def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
 
 @bp.route("/posts/new", methods=["GET", "POST"])
 @roles_required("author")
+@limiter.limit(lambda: current_app.config["BLOG_WRITE_RATE_LIMIT"], methods=["POST"])
 def new() -> Response | tuple[str, int]:
     """Write a new post."""
     return _save(PostForm(), None)
