@@ -7,7 +7,6 @@ servers (PostgreSQL, Redis, nginx, Docker, Chromium) are run by name and by CI.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import nox
@@ -138,33 +137,23 @@ def postgres(session: nox.Session) -> None:
 def lock(session: nox.Session) -> None:
     """Regenerate the pinned requirement files from every pyproject.toml and requirements/dev.in.
 
-    requirements/constraints.txt pins everything nox installs (all Pythons, no hashes: nox
-    installs editable local packages beside it); services/<name>/requirements.txt pins one
-    service's run-time dependencies with hashes, for its container image.
+    requirements/constraints.txt (from constraints.in) pins everything nox installs, for every
+    Python, without hashes (nox installs the local packages editable beside it);
+    services/<name>/requirements.txt (from requirements.in) pins one service's run-time
+    dependencies with hashes, for its container image.
     """
     common = ["uv", "pip", "compile", "--quiet", "--universal", "--python-version", PYTHONS[0]]
     common += ["--custom-compile-command", "nox -s lock"]
     local = ["flask-services-kit", *(f"flask-services-{name}" for name in SERVICES)]
     no_emit = [arg for dist in local for arg in ("--no-emit-package", dist)]
-    with tempfile.TemporaryDirectory() as tmp:
-        everything = Path(tmp) / "all.in"
-        lines = ["./shared[test]", *(f"./services/{name}[test,server]" for name in SERVICES)]
-        lines.append("-r requirements/dev.in")
-        everything.write_text("\n".join(lines) + "\n")
-        session.run(*common, *no_emit, str(everything), "-o", str(CONSTRAINTS), external=True)
+    with session.chdir(ROOT):  # the .in files name local packages relative to the root
+        session.run(*common, *no_emit, "requirements/constraints.in", "-o", str(CONSTRAINTS))
         for name in SERVICES:
-            service_in = Path(tmp) / f"{name}.in"
-            service_in.write_text(f"./shared\n./services/{name}[server]\n")
-            output = package_dir(name) / "requirements.txt"
+            folder = f"services/{name}"
             session.run(
-                *common,
-                "--generate-hashes",
-                *no_emit,
-                str(service_in),
-                "-o",
-                str(output),
-                external=True,
-            )
+                *common, "--generate-hashes", *no_emit,
+                f"{folder}/requirements.in", "-o", f"{folder}/requirements.txt",
+            )  # fmt: skip
 
 
 @nox.session(python=PYTHONS[0])
@@ -172,3 +161,154 @@ def dev(session: nox.Session) -> None:
     """The embedded default: the three services in one process on http://127.0.0.1:8000."""
     install_project(session)
     session.run("python", str(ROOT / "system" / "embedded.py"), *session.posargs)
+
+
+# --- The production configuration, run for real (deploy/, compose.yaml, tests/smoke/) -----------
+
+SMOKE_TESTS = ROOT / "tests" / "smoke"
+#: The offline Docker kit (a private engine and local stand-ins for the official images).
+CONTAINERS_KIT = Path(os.environ.get("CONTAINERS_KIT") or ROOT.parent / "shared" / "containers")
+
+
+def ensure_nginx(session: nox.Session) -> None:
+    """Install nginx from Debian when it is missing (CI machines start fresh; needs root)."""
+    import shutil
+
+    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        session.error("nginx is not installed: `sudo apt-get install nginx` and run again")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "nginx",
+        external=True,
+        env=env,
+    )
+
+
+@nox.session(python=PYTHONS[0])
+def smoke(session: nox.Session) -> None:
+    """The production configuration natively, then the smoke scenario through its gateway.
+
+    gunicorn (deploy/gunicorn.conf.py) + nginx (the gateway template rendered for local
+    addresses) + PostgreSQL and Redis from the environment; deploy/native.py starts and stops
+    everything (SMOKE_DATABASE_URL, SMOKE_REDIS_URL and SMOKE_PORTS say where) and runs
+    tests/smoke/ over HTTP.
+    """
+    ensure_nginx(session)
+    install_project(session, "server")
+    install_tools(session, "pytest", "httpx")
+    session.run(
+        "python",
+        str(ROOT / "deploy" / "native.py"),
+        "--",
+        "python",
+        "-m",
+        "pytest",
+        str(SMOKE_TESTS),
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )
+
+
+def _kit_output(*command: str) -> str:
+    """Run a kit script; its messages go to our stderr, its answer (stdout) is returned."""
+    import subprocess
+
+    return subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
+
+
+@nox.session(python=PYTHONS[0])
+def containers(session: nox.Session) -> None:
+    """Every image built, `docker compose up`, the smoke scenario, `docker compose down -v`.
+
+    Where no registry is reachable (CI), the kit in $CONTAINERS_KIT (default ../shared/containers)
+    provides the engine, local stand-ins for the official base images and the compose plugin;
+    compose.yaml and the Dockerfile stay standard. CONTAINERS_KEEP_ENGINE=1 leaves the engine
+    running afterwards; CONTAINERS_GATEWAY_PORT (default 8080) is the published port.
+    """
+    if not (CONTAINERS_KIT / "engine.sh").exists():
+        session.error(f"no containers kit at {CONTAINERS_KIT}: set CONTAINERS_KIT")
+    install_tools(session, "pytest", "httpx")
+    start = _kit_output(str(CONTAINERS_KIT / "engine.sh"), "start")
+    session.env["DOCKER_HOST"] = start.rsplit("export DOCKER_HOST=", 1)[1].split()[0]
+    port = os.environ.get("CONTAINERS_GATEWAY_PORT", "8080")
+    session.env["GATEWAY_PORT"] = port
+    try:
+        session.run(
+            str(CONTAINERS_KIT / "standins.sh"),
+            "python3.12",
+            "nginx",
+            "postgres",
+            "redis",
+            external=True,
+        )
+        compose = [
+            *_kit_output(str(CONTAINERS_KIT / "compose.sh")).split(),
+            "--project-name",
+            "flask-services-ci",
+            "--file",
+            str(ROOT / "compose.yaml"),
+        ]
+        try:
+            session.run(*compose, "build", external=True)
+            session.run(
+                *compose, "up", "--detach", "--wait", "--wait-timeout", "300", external=True
+            )
+            password = "smoke-" + os.urandom(12).hex()
+            session.run(
+                *compose,
+                "run",  # not exec: `run` goes through the image's entrypoint (secrets)
+                "--rm",
+                "--no-deps",
+                "-T",
+                "auth",
+                "flask",
+                "create-admin",
+                "--username",
+                "smoke-admin",
+                "--email",
+                "smoke-admin@example.com",
+                "--password",
+                password,
+                external=True,
+            )
+            session.run(
+                "python",
+                "-m",
+                "pytest",
+                str(SMOKE_TESTS),
+                "-p",
+                "no:cacheprovider",
+                *session.posargs,
+                env={
+                    "SMOKE_BASE_URL": f"http://localhost:{port}",
+                    "SMOKE_ADMIN_USERNAME": "smoke-admin",
+                    "SMOKE_ADMIN_PASSWORD": password,
+                    "SMOKE_COMPOSE_LOGS": " ".join([*compose, "logs", "--no-color"]),
+                },
+            )
+        except BaseException:
+            session.run(*compose, "ps", "--all", external=True, success_codes=range(256))
+            session.run(
+                *compose,
+                "logs",
+                "--no-color",
+                "--tail",
+                "60",
+                external=True,
+                success_codes=range(256),
+            )
+            raise
+        finally:
+            session.run(*compose, "down", "--volumes", "--remove-orphans", external=True)
+    finally:
+        if not os.environ.get("CONTAINERS_KEEP_ENGINE"):
+            session.run(str(CONTAINERS_KIT / "engine.sh"), "stop", external=True)

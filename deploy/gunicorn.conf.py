@@ -1,0 +1,135 @@
+"""gunicorn settings shared by the three services (auth, blog, api).
+
+The same file runs every service, in its container (`CMD gunicorn -c deploy/gunicorn.conf.py`)
+and natively (`nox -s smoke`). Everything a deployment may want to change comes from the
+environment; the defaults suit a small machine (see docs/deployment.md for the measurements).
+
+| variable              | default       | meaning                                        |
+| --------------------- | ------------- | ---------------------------------------------- |
+| GUNICORN_BIND         | 0.0.0.0:$PORT | where to listen (PORT defaults to 8000)        |
+| WEB_CONCURRENCY       | usable cores  | worker processes                               |
+| GUNICORN_THREADS      | 4             | threads per worker (gthread)                   |
+| GUNICORN_TIMEOUT      | 30            | seconds before a silent worker is killed       |
+| GUNICORN_MAX_REQUESTS | 1000          | requests before a worker is recycled (0 never) |
+| GUNICORN_ACCESS_LOG   | -             | access log file; "-" stderr; empty: none       |
+| FORWARDED_ALLOW_IPS   | 127.0.0.1,::1 | who may set X-Forwarded-Proto (the gateway)    |
+| APP_MODULE            | (none)        | the app is `<APP_MODULE>:create_app()`         |
+| LOG_LEVEL             | info          | gunicorn's own log level                       |
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from gunicorn import glogging
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def _usable_cores() -> int:
+    # sched_getaffinity honours CPU pinning (docker --cpuset-cpus); cpu_count would not.
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# --- what to run --------------------------------------------------------------------------------
+# The image sets APP_MODULE (auth_service, blog_service, api_service); an app given on the
+# command line (`gunicorn -c deploy/gunicorn.conf.py 'blog_service:create_app()'`) wins.
+if os.environ.get("APP_MODULE"):
+    wsgi_app = f"{os.environ['APP_MODULE']}:create_app()"
+proc_name = os.environ.get("APP_MODULE") or None
+
+# --- sockets and workers ------------------------------------------------------------------------
+bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_env_int('PORT', 8000)}"]
+# gthread with workers = cores and 4 threads each was the best measured setting for these
+# database-backed Flask apps on 2 cores (PERF-NOTES): threads overlap database waits, one process
+# per core uses the CPU. Sync workers would need 2n+1 processes and still lost on CPU-bound pages.
+worker_class = "gthread"
+workers = _env_int("WEB_CONCURRENCY", _usable_cores())
+threads = _env_int("GUNICORN_THREADS", 4)
+# The app is imported in each worker (no preload): a SIGHUP then reloads new code, and no
+# database connection or lock is ever shared across a fork.
+preload_app = False
+
+# --- time limits --------------------------------------------------------------------------------
+timeout = _env_int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM (docker stop, compose down) and on SIGHUP, workers finish their requests first.
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+# Only nginx talks to gunicorn; nginx closes its upstream connections itself.
+keepalive = 5
+# Recycle workers now and then so a slow leak never grows without bound; the jitter keeps all
+# workers from restarting at the same moment.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = max(0, max_requests // 10)
+# The heartbeat file on tmpfs: a container's overlay filesystem can stall fchmod and get
+# healthy workers killed.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - tmpfs, by design
+
+# --- the gateway in front -----------------------------------------------------------------------
+# gunicorn believes X-Forwarded-Proto only from these addresses. The app itself uses Werkzeug's
+# ProxyFix (TRUSTED_PROXIES=1) for X-Forwarded-For/Host/Prefix. In compose only the gateway can
+# reach a service, so compose sets "*"; natively the gateway is on loopback.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# gunicorn 27 opens a control socket in ~/.gunicorn by default, and a second gunicorn on the same
+# machine replaces the first one's. Nothing here uses it (signals do the job): no socket at all.
+control_socket_disable = True
+
+# --- logs ---------------------------------------------------------------------------------------
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+errorlog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+
+
+class JsonAccessLogger(glogging.Logger):
+    """gunicorn's access log as one JSON object per line, with the request id.
+
+    gunicorn's own ``access_log_format`` pastes raw header values into a string, so a quote in a
+    User-Agent would break the JSON; this builds the line with ``json.dumps`` instead. The
+    request id is the one the app answered with (X-Request-ID): the gateway's when it sent one.
+    """
+
+    def access(self, resp: Any, _req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        headers = {name.lower(): value for name, value in (resp.headers or [])}
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        query = environ.get("QUERY_STRING")
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "service": proc_name,
+            "request_id": headers.get("x-request-id") or environ.get("HTTP_X_REQUEST_ID"),
+            "remote_addr": environ.get("HTTP_X_FORWARDED_FOR") or environ.get("REMOTE_ADDR"),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO", "") + (f"?{query}" if query else ""),
+            "status": int(status) if str(status).isdigit() else status,
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "pid": os.getpid(),
+        }
+        try:
+            self.access_log.info(json.dumps(entry))
+        except Exception:  # a log line must never fail a request
+            self.error("could not write the access log line", exc_info=True)
+
+
+logger_class = JsonAccessLogger
+
+
+def on_starting(_server: Any) -> None:
+    """Say so when running as root: the images run as an unprivileged user, and so should you."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        logging.getLogger("gunicorn.error").warning(
+            "running as root: in production run gunicorn as an unprivileged user"
+        )

@@ -1,0 +1,368 @@
+"""Run the production configuration natively, run a command against it, stop everything.
+
+    python deploy/native.py -- pytest tests/smoke      (what `nox -s smoke` does)
+    python deploy/native.py -- sleep infinity          (poke at it by hand; Ctrl-C stops it)
+
+No Docker: the three services under gunicorn with deploy/gunicorn.conf.py, nginx with
+deploy/nginx/templates/default.conf.template rendered for local addresses, PostgreSQL and Redis
+from the environment. It needs `gunicorn`, `flask` and the three packages importable (run it in
+the nox session's virtualenv) and `nginx` on PATH.
+
+    SMOKE_DATABASE_URL   a PostgreSQL superuser URL (postgresql://postgres@127.0.0.1:5432/postgres)
+    SMOKE_REDIS_URL      a Redis database that may be emptied (redis://127.0.0.1:6379/14)
+    SMOKE_PORTS          auth,blog,api,gateway ports on 127.0.0.1 (18001,18002,18003,18080)
+
+Every run creates its own databases (smoke_<random>_<service>) and drops them at the end; the
+Redis database is emptied before and after. The command gets SMOKE_BASE_URL (the gateway),
+SMOKE_LOG_DIR (one log file per process), SMOKE_GUNICORN_PIDS (service=master pid, ...) and
+SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created with auth's create-admin).
+Whatever happens, every process started here is stopped (SIGTERM to its process group, then
+SIGKILL) and the databases are dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import ExitStack, suppress
+from pathlib import Path
+from typing import IO
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from init_secrets import ensure_signing_key  # noqa: E402  (a sibling script, not a package)
+
+#: Every service the gateway routes to; SMOKE_SERVICES=auth,blog starts only some (while one
+#: is being built); the others then answer 502 through the gateway.
+SERVICES = ("auth", "blog", "api")
+STARTED = tuple(s for s in os.environ.get("SMOKE_SERVICES", ",".join(SERVICES)).split(",") if s)
+TEMPLATE = HERE / "nginx" / "templates" / "default.conf.template"
+GUNICORN_CONF = HERE / "gunicorn.conf.py"
+MAX_CONTENT_LENGTH = str(8 * 1024 * 1024)
+
+
+def log(message: str) -> None:
+    print(f"native: {message}", file=sys.stderr, flush=True)
+
+
+def envsubst(text: str, variables: dict[str, str]) -> str:
+    """What the nginx image's envsubst step does: replace ${NAME} / $NAME of known names only."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return variables.get(name, match.group(0))
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)", replace, text)
+
+
+def local_resolvers() -> str:
+    """The nameservers of /etc/resolv.conf, as the nginx image computes NGINX_LOCAL_RESOLVERS."""
+    try:
+        lines = Path("/etc/resolv.conf").read_text().splitlines()
+    except OSError:
+        lines = []
+    servers = [line.split()[1] for line in lines if line.startswith("nameserver ")]
+    servers = [f"[{s}]" if ":" in s else s for s in servers]
+    return " ".join(servers) or "127.0.0.1"
+
+
+def nginx_main_conf(workdir: Path, site: Path) -> str:
+    """A minimal nginx.conf like the image's, with every writable path under ``workdir``."""
+    temp = workdir / "nginx-temp"
+    temp.mkdir()
+    # nginx workers (nobody, when started as root) write large request bodies here.
+    temp.chmod(0o1777)
+    mime = "/etc/nginx/mime.types"
+    return f"""
+worker_processes 2;
+pid {workdir / "nginx.pid"};
+error_log /dev/stderr notice;
+events {{ worker_connections 1024; }}
+http {{
+    {"include " + mime + ";" if Path(mime).exists() else ""}
+    default_type application/octet-stream;
+    sendfile on;
+    client_body_temp_path {temp / "body"};
+    proxy_temp_path {temp / "proxy"};
+    fastcgi_temp_path {temp / "fastcgi"};
+    uwsgi_temp_path {temp / "uwsgi"};
+    scgi_temp_path {temp / "scgi"};
+    include {site};
+}}
+"""
+
+
+class Stack:
+    """The processes and databases of one run."""
+
+    def __init__(self, workdir: Path, ports: dict[str, int], database_url: str, redis_url: str):
+        self.workdir = workdir
+        self.logs = workdir / "logs"
+        self.logs.mkdir()
+        self.ports = ports
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.run_id = secrets.token_hex(4)
+        self.databases = {name: f"smoke_{self.run_id}_{name}" for name in STARTED}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.log_files: list[IO[bytes]] = []
+
+    # --- databases -------------------------------------------------------------------------
+    def _admin(self, *statements: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            for statement in statements:
+                connection.execute(statement)  # type: ignore[arg-type]
+
+    def create_databases(self) -> None:
+        self._admin(*(f'CREATE DATABASE "{db}"' for db in self.databases.values()))
+        log(f"created databases {', '.join(self.databases.values())}")
+
+    def drop_databases(self) -> None:
+        try:
+            drops = (
+                f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in self.databases.values()
+            )
+            self._admin(*drops)
+            log("dropped the databases")
+        except Exception as error:  # teardown goes on whatever fails
+            log(f"could not drop the databases: {error}")
+
+    def database_url_for(self, service: str) -> str:
+        base = self.database_url.rsplit("/", 1)[0]
+        return f"{base}/{self.databases[service]}"
+
+    def flush_redis(self) -> None:
+        import redis
+
+        redis.Redis.from_url(self.redis_url).flushdb()
+
+    # --- configuration ---------------------------------------------------------------------
+    def service_env(self, service: str) -> dict[str, str]:
+        """The production settings of one service, prefixed so a developer's shell cannot win."""
+        prefix = service.upper()
+        instance = self.workdir / "instance" / service
+        instance.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update(
+            {
+                "APP_ENV": "production",
+                f"{prefix}_SECRET_KEY": secrets.token_urlsafe(48),
+                f"{prefix}_DATABASE_URL": self.database_url_for(service),
+                f"{prefix}_INSTANCE_PATH": str(instance),
+                f"{prefix}_RATELIMIT_STORAGE_URI": self.redis_url,
+                f"{prefix}_REVOCATION_STORE_URI": self.redis_url,
+                f"{prefix}_TRUSTED_PROXIES": "1",
+                # plain http on loopback: a Secure cookie would never come back
+                f"{prefix}_SECURE_COOKIES": "false",
+                f"{prefix}_MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+                "GUNICORN_BIND": f"127.0.0.1:{self.ports[service]}",
+                "WEB_CONCURRENCY": "2",
+                "FORWARDED_ALLOW_IPS": "127.0.0.1",
+                "APP_MODULE": f"{service}_service",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        jwks = f"http://127.0.0.1:{self.ports['auth']}/.well-known/jwks.json"
+        if service == "auth":
+            keys = self.workdir / "signing-keys"
+            ensure_signing_key(keys)
+            env["AUTH_SIGNING_KEY_FILE"] = str(keys)
+        else:
+            env[f"{prefix}_AUTH_JWKS_URL"] = jwks
+        if service == "blog":
+            uploads = self.workdir / "uploads"
+            uploads.mkdir(exist_ok=True)
+            env["BLOG_UPLOAD_FOLDER"] = str(uploads)
+        return env
+
+    def render_nginx(self) -> Path:
+        site = self.workdir / "gateway.conf"
+        variables = {
+            "NGINX_LISTEN": f"127.0.0.1:{self.ports['gateway']}",
+            "NGINX_LOCAL_RESOLVERS": local_resolvers(),
+            "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+            **{f"{s.upper()}_UPSTREAM": f"127.0.0.1:{self.ports[s]}" for s in SERVICES},
+        }
+        site.write_text(envsubst(TEMPLATE.read_text(), variables))
+        main = self.workdir / "nginx.conf"
+        main.write_text(nginx_main_conf(self.workdir, site))
+        return main
+
+    # --- processes -------------------------------------------------------------------------
+    def run_once(self, service: str, *args: str) -> None:
+        """A one-off command (migrations, create-admin) with the service's environment."""
+        command = [sys.executable, "-m", "flask", "--app", f"{service}_service", *args]
+        log(f"{service}: flask {' '.join(args[:2])}")
+        subprocess.run(command, env=self.service_env(service), check=True, cwd=self.workdir)  # noqa: S603 - our own argv, no shell
+
+    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        output = (self.logs / f"{name}.log").open("ab")
+        self.log_files.append(output)
+        # Its own session (process group): stop() signals gunicorn's master and workers at once.
+        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+            command,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.workdir,
+        )
+        log(f"started {name} (pid {self.processes[name].pid})")
+
+    def start_services(self) -> None:
+        for service in STARTED:
+            gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
+            self.start(service, gunicorn, self.service_env(service))
+
+    def start_gateway(self) -> None:
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        main = self.render_nginx()
+        subprocess.run([nginx, "-t", "-q", "-c", str(main), "-p", str(self.workdir)], check=True)  # noqa: S603 - our own argv, no shell
+        self.start(
+            "gateway", [nginx, "-c", str(main), "-p", str(self.workdir), "-g", "daemon off;"]
+        )
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        base = f"http://127.0.0.1:{self.ports['gateway']}"
+        paths = {"blog": "/readyz", "auth": "/auth/readyz", "api": "/api/readyz"}
+        pending = {name: paths[name] for name in STARTED}
+        deadline = time.monotonic() + timeout
+        while pending:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited with {process.returncode}:\n{self.tail(name)}"
+                    )
+            for name, path in list(pending.items()):
+                try:
+                    with urllib.request.urlopen(base + path, timeout=5) as response:  # noqa: S310
+                        if response.status == 200:
+                            del pending[name]
+                            log(f"{name} ready through the gateway")
+                except (urllib.error.URLError, OSError):
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {timeout}s: {', '.join(pending)}")
+            if pending:
+                time.sleep(0.5)
+
+    def tail(self, name: str, lines: int = 40) -> str:
+        path = self.logs / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for name, process in self.processes.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{name} did not stop on SIGTERM: SIGKILL")
+            # Whatever is left in the group (a worker whose master died first): gone.
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for output in self.log_files:
+            output.close()
+        log("stopped every process")
+
+
+def main(argv: list[str]) -> int:
+    command = argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
+    if not command:
+        print(__doc__, file=sys.stderr)
+        return 2
+    ports_list = [
+        int(p) for p in os.environ.get("SMOKE_PORTS", "18001,18002,18003,18080").split(",")
+    ]
+    ports = dict(zip((*SERVICES, "gateway"), ports_list, strict=True))
+    database_url = os.environ.get(
+        "SMOKE_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    redis_url = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/14")
+    keep = os.environ.get("SMOKE_KEEP_LOGS")
+    workdir = Path(tempfile.mkdtemp(prefix="smoke-"))
+    stack = Stack(workdir, ports, database_url, redis_url)
+    status = 1
+    with ExitStack() as cleanup:
+        # Registered first, so it runs last: the log folder survives a failure for reading.
+        cleanup.callback(
+            lambda: (
+                shutil.rmtree(workdir, ignore_errors=True)
+                if status == 0 and not keep
+                else log(f"logs kept in {stack.logs}")
+            )
+        )
+        cleanup.callback(stack.flush_redis)
+        cleanup.callback(stack.drop_databases)
+        cleanup.callback(stack.stop)
+        stack.flush_redis()
+        stack.create_databases()
+        for service in STARTED:
+            stack.run_once(service, "db", "upgrade")
+        admin_password = secrets.token_urlsafe(18)
+        stack.run_once(
+            "auth",
+            "create-admin",
+            "--username",
+            "smoke-admin",
+            "--email",
+            "smoke-admin@example.com",
+            "--password",
+            admin_password,
+        )
+        stack.start_services()
+        stack.start_gateway()
+        try:
+            stack.wait_ready()
+        except RuntimeError:
+            for name in stack.processes:
+                log(f"--- {name} ---\n{stack.tail(name)}")
+            raise
+        env = dict(os.environ)
+        env.update(
+            {
+                "SMOKE_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+                "SMOKE_LOG_DIR": str(stack.logs),
+                "SMOKE_GUNICORN_PIDS": ",".join(f"{s}={stack.processes[s].pid}" for s in STARTED),
+                "SMOKE_ADMIN_USERNAME": "smoke-admin",
+                "SMOKE_ADMIN_PASSWORD": admin_password,
+            }
+        )
+        log(f"gateway on {env['SMOKE_BASE_URL']}: running {' '.join(command)}")
+        result = subprocess.run(command, env=env, check=False)  # noqa: S603 - our own argv, no shell
+        status = result.returncode
+        if status != 0:
+            for name in stack.processes:
+                log(f"--- last lines of {name} ---\n{stack.tail(name, 25)}")
+    return status
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    # nox or CI stopping us: unwind through the cleanup, like Ctrl-C does.
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        sys.exit(main(sys.argv))
+    except KeyboardInterrupt:
+        sys.exit(130)

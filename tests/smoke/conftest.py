@@ -1,0 +1,83 @@
+"""The smoke scenario runs against a started stack only: `nox -s smoke` (native gunicorn + nginx)
+or `nox -s containers` (docker compose). They set SMOKE_BASE_URL, the gateway's address;
+without it nothing here is collected, so a plain `pytest tests` never tries to reach a server.
+
+What the harness passes on:
+
+    SMOKE_BASE_URL         the gateway, e.g. http://127.0.0.1:18080 or http://localhost:8080
+    SMOKE_ADMIN_USERNAME   an admin created with `flask --app auth_service create-admin`
+    SMOKE_ADMIN_PASSWORD
+    SMOKE_LOG_DIR          native only: <name>.log per process (gateway, auth, blog, api)
+    SMOKE_GUNICORN_PIDS    native only: "auth=PID,blog=PID,api=PID", the gunicorn masters
+    SMOKE_COMPOSE_LOGS     containers only: the command printing a service's logs, the
+                           service name appended (e.g. "docker compose -p x logs --no-color")
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:  # httpx is installed by the smoke sessions only, not by `nox -s tests`
+    import httpx
+
+BASE_URL = os.environ.get("SMOKE_BASE_URL", "")
+
+if not BASE_URL:
+    collect_ignore_glob = ["test_*.py"]
+
+
+@pytest.fixture(scope="session")
+def base_url() -> str:
+    return BASE_URL.rstrip("/")
+
+
+@pytest.fixture
+def browser(base_url: str) -> Iterator[httpx.Client]:
+    """A client that keeps cookies like a browser and follows no redirect by itself."""
+    import httpx
+
+    with httpx.Client(base_url=base_url, timeout=30, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def admin_credentials() -> tuple[str, str]:
+    username = os.environ.get("SMOKE_ADMIN_USERNAME")
+    password = os.environ.get("SMOKE_ADMIN_PASSWORD")
+    if not username or not password:
+        pytest.fail("the harness must create an admin and pass SMOKE_ADMIN_USERNAME/PASSWORD")
+    return username, password
+
+
+@pytest.fixture
+def unique() -> str:
+    """A suffix that keeps names unique across runs against the same databases."""
+    return secrets.token_hex(4)
+
+
+LogReader = Callable[[str], str]
+
+
+@pytest.fixture(scope="session")
+def read_logs() -> LogReader:
+    """Everything one process (gateway, auth, blog, api) has logged so far."""
+    log_dir = os.environ.get("SMOKE_LOG_DIR")
+    compose_logs = os.environ.get("SMOKE_COMPOSE_LOGS")
+    if log_dir:
+        return lambda name: (Path(log_dir) / f"{name}.log").read_text(errors="replace")
+    if compose_logs:
+
+        def from_compose(name: str) -> str:
+            command = [*shlex.split(compose_logs), name]
+            return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+        return from_compose
+    pytest.skip("the harness gives no access to the logs")

@@ -1,0 +1,176 @@
+"""How the production configuration behaves when things go wrong, through the real gateway.
+
+* a gunicorn worker killed with SIGKILL during a short load, and a SIGHUP reload of the master,
+  lose no request (the master keeps the socket; nginx retries an idempotent request once);
+* slow clients holding connections open do not block anyone else (nginx buffers);
+* the request id sent to the gateway appears in the gateway's and the service's log lines.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.smoke.web import wait_for
+
+pytestmark = pytest.mark.smoke
+
+
+def gunicorn_master(service: str) -> int:
+    """The pid of a service's gunicorn master (native runs only)."""
+    pids = dict(
+        item.split("=", 1) for item in os.environ.get("SMOKE_GUNICORN_PIDS", "").split(",") if item
+    )
+    if service not in pids:
+        pytest.skip("signals need the native stack (nox -s smoke)")
+    return int(pids[service])
+
+
+def workers_of(master: int) -> set[int]:
+    """The live child processes of ``master`` (gunicorn's workers), from /proc."""
+    children: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        # fields[0] is the state, fields[1] the parent pid; zombies are already dead
+        if int(fields[1]) == master and fields[0] != "Z":
+            children.add(int(entry.name))
+    return children
+
+
+@contextmanager
+def steady_load(base_url: str, path: str, clients: int = 6) -> Iterator[Counter[int | str]]:
+    """Keep ``clients`` threads requesting ``path`` until the block ends; count the outcomes."""
+    outcomes: Counter[int | str] = Counter()
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=base_url, timeout=15) as http:
+            while not stop.is_set():
+                try:
+                    outcome: int | str = http.get(path).status_code
+                except httpx.HTTPError as error:
+                    outcome = type(error).__name__
+                with lock:
+                    outcomes[outcome] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield outcomes
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+def run_load_around(base_url: str, action: Callable[[], None]) -> Counter[int | str]:
+    """One second of load, ``action``, three more seconds of load (bounded, a few hundred)."""
+    with steady_load(base_url, "/auth/login") as outcomes:
+        time.sleep(1)
+        action()
+        time.sleep(3)
+    return outcomes
+
+
+def test_a_killed_worker_loses_no_request(base_url: str) -> None:
+    master = gunicorn_master("auth")
+    before = workers_of(master)
+    assert before, "gunicorn has workers"
+    victim = min(before)
+
+    outcomes = run_load_around(base_url, lambda: os.kill(victim, signal.SIGKILL))
+
+    assert set(outcomes) == {200}, f"every request answered 200: {dict(outcomes)}"
+    assert outcomes[200] > 50
+    # The master replaced the worker it lost.
+    wait_for(
+        lambda: victim not in workers_of(master) and len(workers_of(master)) == len(before),
+        timeout=20,
+        message="gunicorn did not replace the killed worker",
+    )
+
+
+def test_a_reload_loses_no_request(base_url: str) -> None:
+    master = gunicorn_master("auth")
+    before = workers_of(master)
+
+    outcomes = run_load_around(base_url, lambda: os.kill(master, signal.SIGHUP))
+
+    assert set(outcomes) == {200}, f"every request answered 200: {dict(outcomes)}"
+    # SIGHUP started new workers and retired the old ones gracefully.
+    wait_for(
+        lambda: not (workers_of(master) & before) and len(workers_of(master)) == len(before),
+        timeout=30,
+        message="the reload did not replace the workers",
+    )
+
+
+def test_slow_clients_do_not_block_others(base_url: str) -> None:
+    """More slow connections than gunicorn has threads (2 workers x 4): nginx absorbs them."""
+    url = urlsplit(base_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    slow: list[socket.socket] = []
+    try:
+        for number in range(40):
+            connection = socket.create_connection((host, port), timeout=5)
+            if number % 2:
+                # headers that never end
+                connection.sendall(b"GET / HTTP/1.1\r\nHost: smoke\r\nX-Slow: 1\r\n")
+            else:
+                # a body announced and never sent
+                connection.sendall(
+                    b"POST /auth/login HTTP/1.1\r\nHost: smoke\r\nContent-Length: 100000\r\n"
+                    b"Content-Type: application/x-www-form-urlencoded\r\n\r\nlogin=a"
+                )
+            slow.append(connection)
+        time.sleep(0.5)
+        with httpx.Client(base_url=base_url, timeout=5) as http:
+            started = time.monotonic()
+            statuses = [http.get(path).status_code for path in ["/", "/auth/login", "/readyz"] * 5]
+            elapsed = time.monotonic() - started
+        assert statuses == [200] * 15
+        assert elapsed < 3, f"15 requests took {elapsed:.1f}s next to 40 slow clients"
+    finally:
+        for connection in slow:
+            connection.close()
+
+
+def test_the_request_id_is_in_the_gateway_and_service_logs(
+    base_url: str, read_logs: Callable[[str], str]
+) -> None:
+    request_id = f"smoke-{uuid.uuid4().hex}"
+    response = httpx.get(f"{base_url}/auth/login", headers={"X-Request-ID": request_id})
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == request_id
+
+    def logged_by(name: str) -> list[str]:
+        return [line for line in read_logs(name).splitlines() if request_id in line]
+
+    wait_for(lambda: bool(logged_by("gateway")), message="no gateway log line has the id")
+    wait_for(lambda: bool(logged_by("auth")), message="no auth log line has the id")
+    assert any('"uri":"/auth/login"' in line for line in logged_by("gateway"))
+    assert any('"path": "/login"' in line for line in logged_by("auth"))
+
+    # An invalid id is replaced by the gateway, never passed on or logged.
+    bad = httpx.get(f"{base_url}/auth/login", headers={"X-Request-ID": "not valid!"})
+    assert bad.headers["x-request-id"] != "not valid!"
+    assert len(bad.headers["x-request-id"]) == 32
