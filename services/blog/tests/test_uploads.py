@@ -11,12 +11,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from blog_service import uploads
 from blog_service.extensions import db
+from blog_service.markdown import render_markdown
 from blog_service.models import Post
+from blog_service.posts import views
 from tests.conftest import csrf_token
 from tests.factories import make_post
 
@@ -204,3 +206,31 @@ def test_a_drafts_cover_is_private(app: Flask, alice: FlaskClient, client: Flask
 def test_unknown_upload_names_are_404(client: FlaskClient) -> None:
     assert client.get("/uploads/../secret_key").status_code == 404
     assert client.get("/uploads/" + "a" * 32 + ".png").status_code == 404
+
+
+def test_a_save_racing_another_is_a_conflict_and_writes_no_file(
+    app: Flask, alice: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone saves between our version check and our UPDATE: the version column catches it."""
+    with app.app_context():
+        make_post("Raced")
+
+    def render_while_someone_else_saves(text: str) -> str:
+        with db.engine.begin() as other:  # another request's connection
+            other.execute(update(Post).values(title="Theirs", version=Post.version + 1))
+        return render_markdown(text)
+
+    monkeypatch.setattr(views, "render_markdown", render_while_someone_else_saves)
+    form = {
+        "csrf_token": csrf_token(alice, "/posts/raced/edit"),
+        "title": "Mine",
+        "body": "My text",
+        "version": "1",
+        "cover": (io.BytesIO(image_bytes()), "c.png"),
+    }
+    response = alice.post("/posts/raced/edit", data=form)
+    assert response.status_code == 409
+    assert "My text" in response.get_data(as_text=True)
+    assert stored_files(app) == []
+    with app.app_context():
+        assert db.session.scalar(select(Post.title)) == "Theirs"

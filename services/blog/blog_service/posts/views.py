@@ -166,6 +166,20 @@ def _conflict(form: PostForm, post: Post) -> tuple[str, int]:
     return _render_form(form, post, 409)
 
 
+def _write_cover(form: PostForm) -> PendingUpload | None:
+    """Check the uploaded cover image and write it to a temporary file (None: no new image).
+
+    Raises UploadError for a file we refuse, OSError when it cannot be written.
+    """
+    if not form.cover.data:
+        return None
+    config = current_app.config
+    data, extension = read_image(
+        form.cover.data, config["BLOG_MAX_IMAGE_BYTES"], config["BLOG_MAX_IMAGE_PIXELS"]
+    )
+    return write_pending(_upload_folder(), data, extension)
+
+
 def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
     """Validate ``form`` and save it into ``post`` (a new post when None).
 
@@ -176,22 +190,15 @@ def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
     if post is not None and form.loaded_version() != post.version:
         return _conflict(form, post)
 
-    pending: PendingUpload | None = None
-    if form.cover.data:
-        config = current_app.config
-        try:
-            data, extension = read_image(
-                form.cover.data, config["BLOG_MAX_IMAGE_BYTES"], config["BLOG_MAX_IMAGE_PIXELS"]
-            )
-        except UploadError as error:
-            form.cover.errors = [str(error)]
-            return _render_form(form, post, 422)
-        try:
-            pending = write_pending(_upload_folder(), data, extension)
-        except OSError:
-            log.exception("could not write an uploaded image")
-            form.form_errors.append(DISK_MESSAGE)
-            return _render_form(form, post, 507)
+    try:
+        pending = _write_cover(form)
+    except UploadError as error:
+        form.cover.errors = [str(error)]
+        return _render_form(form, post, 422)
+    except OSError:
+        log.exception("could not write an uploaded image")
+        form.form_errors.append(DISK_MESSAGE)
+        return _render_form(form, post, 507)
 
     # Queries first, changes after: a query in between would flush half the changes and bump
     # the version twice.
