@@ -414,3 +414,19 @@ def test_a_name_taken_during_registration_gives_a_message_not_a_500(
     response = register(client, username="alice")
     assert response.status_code == 200
     assert "was just taken" in response.get_data(as_text=True)
+
+
+def test_a_session_used_from_another_browser_is_dropped(client: FlaskClient, user: User) -> None:
+    """session_protection "strong": a session cookie replayed with another User-Agent is void."""
+    login(client)
+    assert client.get("/account", headers={"User-Agent": "stolen-elsewhere"}).status_code == 302
+
+
+def test_the_access_log_names_the_user(
+    client: FlaskClient, user: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    login(client)
+    caplog.clear()
+    client.get("/account")
+    (line,) = [record for record in caplog.records if record.name == "servicekit.access"]
+    assert line.__dict__["user_id"] == str(user.id)
