@@ -276,3 +276,12 @@ def test_search_over_title_and_body(app: Flask, client: FlaskClient) -> None:
     assert "Other" in client.get("/search?q=100%25").get_data(as_text=True)
     assert "Cooking" not in client.get("/search?q=%25").get_data(as_text=True)
     assert client.get("/search").status_code == 200
+
+
+def test_post_form_is_accessible_and_carries_csrf(alice: FlaskClient) -> None:
+    page = alice.get("/posts/new").get_data(as_text=True)
+    for name in ("title", "summary", "body", "tags", "cover", "cover_alt", "published"):
+        assert f'<label for="{name}">' in page, name
+    assert 'enctype="multipart/form-data"' in page
+    assert 'aria-describedby="body-help"' in page
+    assert 'name="csrf_token"' in page
