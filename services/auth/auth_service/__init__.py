@@ -22,6 +22,7 @@ from auth_service.cli import register_commands
 from auth_service.config import auth_config_from_env, check_password_hashing
 from auth_service.extensions import csrf, db, limiter, login_manager, migrate
 from auth_service.models import User
+from auth_service.passwords import init_passwords
 from auth_service.signing import init_signing
 from servicekit import init_service
 from servicekit.database import init_database
@@ -41,6 +42,7 @@ def create_app(
     app.config.from_mapping(_login_config(app))
     app.config.from_mapping(overrides or {})
     check_password_hashing(app)
+    init_passwords(app)
 
     init_database(app, db, migrate, MIGRATIONS)
     csrf.init_app(app)

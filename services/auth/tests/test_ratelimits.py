@@ -76,3 +76,13 @@ def test_token_endpoint_limit_answers_problem_json(client: FlaskClient, user: Us
 def test_health_endpoints_are_not_limited(client: FlaskClient, path: str) -> None:
     for _ in range(40):
         assert client.get(path).status_code == 200
+
+
+def test_registrations_are_limited_per_address(app: Flask, client: FlaskClient) -> None:
+    from tests.conftest import post_form
+
+    app.config["REGISTER_RATE_LIMIT_IP"] = "2 per hour"
+    for _ in range(2):
+        assert post_form(client, "/register", username="x").status_code == 200
+    assert post_form(client, "/register", username="x").status_code == 429
+    assert client.get("/register").status_code == 200
