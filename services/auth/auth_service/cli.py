@@ -52,6 +52,9 @@ def generate_signing_key(path: Path) -> None:
 
     Given a directory, the key gets a name starting with the current UTC time, so it becomes
     the signing key at the next start while older keys in the directory stay published.
+
+    It needs no app, so it also runs as ``python -m auth_service PATH`` (or the
+    ``auth-generate-signing-key`` script), before production has its first key.
     """
     try:
         written = write_private_key(path)

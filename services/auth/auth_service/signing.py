@@ -147,7 +147,7 @@ def load_keyring(app: Flask) -> KeyRing:
     if config["APP_ENV"] == "production":
         raise ConfigError(
             "AUTH_SIGNING_KEY_FILE (or AUTH_SIGNING_KEY) is required in production: create one "
-            "with `flask --app auth_service generate-signing-key /path/to/keys/`"
+            "with `python -m auth_service /path/to/keys/`"
         )
     directory = Path(app.instance_path) / "signing-keys"
     directory.mkdir(parents=True, exist_ok=True)

@@ -95,3 +95,22 @@ def test_generate_signing_key_into_a_directory(app: Flask, tmp_path: Path) -> No
     runner.invoke(args=["generate-signing-key", str(keys)])
     runner.invoke(args=["generate-signing-key", str(keys)])
     assert len(list(keys.glob("*.pem"))) == 2
+
+
+def test_generate_signing_key_runs_without_an_app(tmp_path: Path) -> None:
+    """Production refuses to build the app without a key, so the first key needs no app."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "first.pem"
+    result = subprocess.run(
+        [sys.executable, "-m", "auth_service", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"APP_ENV": "production", "PATH": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert isinstance(
+        serialization.load_pem_private_key(path.read_bytes(), password=None), Ed25519PrivateKey
+    )
