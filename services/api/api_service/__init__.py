@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from api_service.cli import register_cli, use_development_keys
 from api_service.config import api_config_from_env
@@ -52,6 +52,10 @@ def create_app(
     use_development_keys(app)
     init_identity(app)
     init_database(app, db, migrate, MIGRATIONS)
+    # Registered before the limiter so it runs after the limiter's header hook (Flask runs
+    # after_request functions in reverse order): Flask-Limiter sends Retry-After on every
+    # response, but the header only means something on a 429 (or 503).
+    app.after_request(retry_after_only_when_refused)
     limiter.init_app(app)
     init_cors(app)
 
@@ -62,6 +66,13 @@ def create_app(
     app.register_blueprint(docs.bp)
     register_cli(app)
     return app
+
+
+def retry_after_only_when_refused(response: Response) -> Response:
+    """Drop Retry-After from responses that are not 429 or 503."""
+    if response.status_code not in {429, 503}:
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 def init_cors(app: Flask) -> None:

@@ -14,6 +14,7 @@ def test_each_token_subject_has_its_own_budget(alice: ApiClient, bob: ApiClient)
         assert response.status_code == 200
         assert response.headers["RateLimit-Limit"] == "3"
         assert response.headers["RateLimit-Remaining"] == str(remaining)
+        assert "Retry-After" not in response.headers  # only a refusal says when to retry
 
     limited = alice.get("/v1/projects")
     assert limited.status_code == 429

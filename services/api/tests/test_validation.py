@@ -29,6 +29,14 @@ def test_malformed_json_is_400_problem(app: Flask, alice: ApiClient) -> None:
     assert counts(app) == (0, 0)
 
 
+def test_deeply_nested_json_is_400_not_a_crash(app: Flask, alice: ApiClient) -> None:
+    body = "[" * 30_000 + "]" * 30_000  # well under the size limit
+    response = alice.post("/v1/projects", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert counts(app) == (0, 0)
+
+
 def test_a_body_that_is_not_json_is_415(app: Flask, alice: ApiClient) -> None:
     response = alice.post(
         "/v1/projects", data="name=x", content_type="application/x-www-form-urlencoded"

@@ -32,7 +32,9 @@ def json_body() -> Any:
         )
     try:
         return request.get_json()
-    except BadRequest:
+    except (BadRequest, RecursionError):
+        # RecursionError: a body of thousands of nested brackets, which fits well under the
+        # size limit, exhausts the JSON parser's stack; Flask only turns ValueError into a 400.
         raise Problem(400, "The request body is not well-formed JSON.") from None
 
 
