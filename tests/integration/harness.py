@@ -1,0 +1,117 @@
+"""What the cross-service tests drive: the system of apps, browsers on it, API calls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from werkzeug.test import Client, TestResponse
+
+#: argon2 parameters that cost microseconds; auth accepts them only with APP_ENV=testing.
+CHEAP_HASHING = {"ARGON2_MEMORY_COST": 64, "ARGON2_TIME_COST": 1, "ARGON2_PARALLELISM": 1}
+PASSWORD = "correct horse battery staple"
+SIGNED_IN = re.compile(r"Signed in as <strong>([^<]+)</strong>")
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+class Browser:
+    """A test client on the whole origin: cookies kept for every prefix, redirects by hand."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.client.post(path, **kwargs)
+
+    def csrf_token(self, page: str) -> str:
+        """The CSRF token of the form on ``page`` (a GET, following redirects)."""
+        html = self.get(page, follow_redirects=True).get_data(as_text=True)
+        match = CSRF.search(html)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def submit(self, page: str, action: str, **data: Any) -> TestResponse:
+        """Fill in the form of ``page`` (with its CSRF token) and post it to ``action``."""
+        return self.post(action, data={"csrf_token": self.csrf_token(page), **data})
+
+    def register(self, username: str, password: str = PASSWORD) -> TestResponse:
+        return self.submit(
+            "/auth/register",
+            "/auth/register",
+            username=username,
+            email=f"{username}@example.com",
+            password=password,
+            confirm=password,
+        )
+
+    def log_in(self, username: str, password: str = PASSWORD, next: str = "") -> TestResponse:
+        return self.submit(
+            "/auth/login", "/auth/login", login=username, password=password, next=next
+        )
+
+    def log_out(self) -> TestResponse:
+        return self.submit("/auth/account", "/auth/logout")
+
+    def blog_user(self) -> str | None:
+        """Whom the blog's home page says is signed in, if anyone."""
+        page = self.get("/").get_data(as_text=True)
+        match = SIGNED_IN.search(page)
+        return match.group(1) if match else None
+
+    @property
+    def identity(self) -> str | None:
+        """The identity token this browser holds, if any."""
+        cookie = self.client.get_cookie("identity")
+        return cookie.value if cookie else None
+
+    def set_identity(self, token: str) -> None:
+        """Put back an identity cookie captured earlier (what an attacker with a copy does)."""
+        self.client.set_cookie("identity", token)
+
+
+@dataclass
+class System:
+    """The apps by service name, the dispatcher serving them, and their environment."""
+
+    apps: dict[str, Flask]
+    wsgi: Any
+    environ: Mapping[str, str]
+
+    def browser(self) -> Browser:
+        return Browser(Client(self.wsgi))
+
+    def token(self, username: str, password: str = PASSWORD) -> str:
+        """A bearer token from POST /auth/api/token."""
+        response = Client(self.wsgi).post(
+            "/auth/api/token", json={"username": username, "password": password}
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        token: str = response.get_json()["access_token"]
+        return token
+
+    def api(self, method: str, path: str, token: str, **kwargs: Any) -> TestResponse:
+        """A request to the API at /api with ``Authorization: Bearer <token>``."""
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        return Client(self.wsgi).open(f"/api{path}", method=method, headers=headers, **kwargs)
+
+    def make_admin(self, username: str) -> None:
+        """Give ``username`` every role with auth's own CLI command (as an operator would)."""
+        runner = self.apps["auth"].test_cli_runner()
+        result = runner.invoke(
+            args=[
+                "create-admin",
+                "--username",
+                username,
+                "--email",
+                f"{username}@example.com",
+                "--password",
+                PASSWORD,
+            ]
+        )
+        assert result.exit_code == 0, result.output
