@@ -266,10 +266,21 @@ def test_home_sends_to_the_account_page_or_login(client: FlaskClient, user: User
 # -- logout -------------------------------------------------------------------------------------
 
 
-def test_logout_is_post_only(client: FlaskClient, user: User) -> None:
+def test_logout_page_asks_and_changes_nothing(client: FlaskClient, user: User) -> None:
     login(client)
-    assert client.get("/logout").status_code == 405
+    page = client.get("/logout")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'method="post"' in html
+    assert 'name="csrf_token"' in html
     assert client.get("/account").status_code == 200
+    assert identity_cookie(client) is not None
+
+
+def test_logout_page_for_anonymous_users(client: FlaskClient) -> None:
+    page = client.get("/logout")
+    assert page.status_code == 200
+    assert "You are not logged in." in page.get_data(as_text=True)
 
 
 def test_logout_without_csrf_token_is_refused(client: FlaskClient, user: User) -> None:

@@ -1,5 +1,4 @@
 import logging
-from logging.config import fileConfig
 
 from flask import current_app
 
@@ -9,10 +8,8 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-# Keep the service's own (JSON) loggers working when migrations run inside the app.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Logging is configured by the app (servicekit's JSON lines); alembic.ini's logging sections
+# would replace those handlers, so they are not applied here.
 logger = logging.getLogger("alembic.env")
 
 

@@ -141,6 +141,13 @@ def login() -> Response | str:
     return render_template("accounts/login.html", form=form)
 
 
+@bp.get("/logout")
+def confirm_logout() -> str:
+    """Ask before logging out. Other services link here: only auth can render its CSRF token,
+    and a GET must never change state, so the logout itself is the form's POST."""
+    return render_template("accounts/logout.html", form=LogoutForm())
+
+
 @bp.post("/logout")
 def logout() -> Response:
     """End every session and token of the user (POST with CSRF: a link cannot log you out)."""
