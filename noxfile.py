@@ -167,6 +167,7 @@ def dev(session: nox.Session) -> None:
 # --- The production configuration, run for real (deploy/, compose.yaml, tests/smoke/) -----------
 
 SMOKE_TESTS = ROOT / "tests" / "smoke"
+SMOKE_PYTEST = ["python", "-m", "pytest", str(SMOKE_TESTS), "-p", "no:cacheprovider"]
 #: The offline Docker kit (a private engine and local stand-ins for the official images).
 CONTAINERS_KIT = Path(os.environ.get("CONTAINERS_KIT") or ROOT.parent / "shared" / "containers")
 
@@ -205,18 +206,7 @@ def smoke(session: nox.Session) -> None:
     ensure_nginx(session)
     install_project(session, "server")
     install_tools(session, "pytest", "httpx")
-    session.run(
-        "python",
-        str(ROOT / "deploy" / "native.py"),
-        "--",
-        "python",
-        "-m",
-        "pytest",
-        str(SMOKE_TESTS),
-        "-p",
-        "no:cacheprovider",
-        *session.posargs,
-    )
+    session.run("python", str(ROOT / "deploy" / "native.py"), "--", *SMOKE_PYTEST, *session.posargs)
 
 
 def _kit_output(*command: str) -> str:
@@ -282,12 +272,7 @@ def containers(session: nox.Session) -> None:
                 external=True,
             )
             session.run(
-                "python",
-                "-m",
-                "pytest",
-                str(SMOKE_TESTS),
-                "-p",
-                "no:cacheprovider",
+                *SMOKE_PYTEST,
                 *session.posargs,
                 env={
                     "SMOKE_BASE_URL": f"http://localhost:{port}",
@@ -313,3 +298,90 @@ def containers(session: nox.Session) -> None:
     finally:
         if not os.environ.get("CONTAINERS_KEEP_ENGINE"):
             session.run(str(CONTAINERS_KIT / "engine.sh"), "stop", external=True)
+
+
+# --- Benchmarks (bench/, docs/benchmarks.md) -----------------------------------------------------
+
+
+def ensure_wrk(session: nox.Session) -> None:
+    """Install wrk from Debian when it is missing (CI machines start fresh; needs root)."""
+    import shutil
+
+    if shutil.which("wrk"):
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        session.error("wrk is not installed: `sudo apt-get install wrk` and run again")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run(
+        "apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk", external=True, env=env
+    )
+
+
+@nox.session(python=PYTHONS[0])
+def bench(session: nox.Session) -> None:
+    """Requests/s and latency of every endpoint and of the baselines, on the production stack.
+
+    deploy/native.py starts the stack as `nox -s smoke` does; bench/run.py seeds it, loads each
+    endpoint with wrk and writes reports/bench/ (table, JSON, PNG). Options after `--`:
+    --duration S, --connections N, --warmup S, --only case,case (docs/benchmarks.md).
+    """
+    ensure_nginx(session)
+    ensure_wrk(session)
+    install_project(session, "server")
+    install_tools(session, "matplotlib")
+    # The rate limits stay in place (their Redis round trip is part of the cost); only their
+    # budgets are raised, or wrk's thousands of requests would measure 429 answers.
+    for name in ("API_RATE_LIMIT", "AUTH_LOGIN_RATE_LIMIT_IP"):
+        session.env.setdefault(name, os.environ.get(name) or "1000000 per minute")
+    command = ["python", "-m", "bench.run", *session.posargs]
+    session.run("python", str(ROOT / "deploy" / "native.py"), "--", *command)
+
+
+# --- The browser tests (tests/e2e/): Playwright driving Debian's Chromium -----------------------
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+
+
+def ensure_chromium(session: nox.Session) -> None:
+    """Install Debian's chromium when it is missing (`playwright install` cannot download here)."""
+    if CHROMIUM.exists():
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        session.error(f"no Chromium at {CHROMIUM}: `sudo apt-get install chromium` and run again")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        "chromium",
+        external=True,
+        env=env,
+    )
+
+
+@nox.session(python=PYTHONS[0])
+def e2e(session: nox.Session) -> None:
+    """The browser tests: headless Chromium through the gateway of the production-like stack.
+
+    deploy/native.py starts gunicorn + nginx + PostgreSQL + Redis as for `nox -s smoke` (on ports
+    and a Redis database of its own, so both can run at once; SMOKE_PORTS and SMOKE_REDIS_URL
+    override them) and runs `pytest tests/e2e -m e2e` against it. A failure leaves screenshots
+    and a Playwright trace in test-results/.
+    """
+    ensure_nginx(session)
+    ensure_chromium(session)
+    install_project(session, "server")
+    install_tools(session, "pytest", "playwright")
+    session.env["CHROMIUM"] = str(CHROMIUM)
+    session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18101,18102,18103,18180"
+    redis_url = os.environ.get("SMOKE_REDIS_URL") or "redis://127.0.0.1:6379/13"
+    session.env["SMOKE_REDIS_URL"] = redis_url
+    # The stack's work folder and the browser profiles in the session's own temporary folder.
+    session.env["TMPDIR"] = session.create_tmp()
+    pytest = ["python", "-m", "pytest", str(ROOT / "tests" / "e2e"), "-m", "e2e"]
+    pytest += ["-p", "no:cacheprovider", *session.posargs]
+    session.run("python", str(ROOT / "deploy" / "native.py"), "--", *pytest)

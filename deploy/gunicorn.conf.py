@@ -56,9 +56,13 @@ bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_env_int('PORT', 8000)}"]
 worker_class = "gthread"
 workers = _env_int("WEB_CONCURRENCY", _usable_cores())
 threads = _env_int("GUNICORN_THREADS", 4)
-# The app is imported in each worker (no preload): a SIGHUP then reloads new code, and no
-# database connection or lock is ever shared across a fork.
-preload_app = False
+# The app is created once, in the master, before the workers are forked. A new worker (after
+# SIGKILL, OOM, max_requests, or a SIGHUP reload) then serves at once: loading the app in each
+# worker took seconds on a busy machine, and during a SIGHUP gunicorn retires the old workers
+# before the new ones have loaded it, so requests waited. The price: SIGHUP re-reads this file
+# and replaces the workers but keeps the code; deploy new code by restarting (a new container).
+# post_fork below gives each worker its own database connections.
+preload_app = True
 
 # --- time limits --------------------------------------------------------------------------------
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
@@ -125,6 +129,18 @@ class JsonAccessLogger(glogging.Logger):
 
 
 logger_class = JsonAccessLogger
+
+
+def post_fork(_server: Any, worker: Any) -> None:
+    """Drop database connections inherited from the master: a socket shared by two processes
+    mixes their conversations. Each worker opens its own on first use."""
+    app = worker.app.wsgi()
+    database = getattr(app, "extensions", {}).get("sqlalchemy")
+    if database is None:
+        return
+    with app.app_context():
+        for engine in database.engines.values():
+            engine.dispose(close=False)
 
 
 def on_starting(_server: Any) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 SERVICES = ("auth", "blog", "api")
@@ -42,24 +41,15 @@ def write_once(path: Path, data: bytes, mode: int = 0o400) -> bool:
     return True
 
 
-def signing_key_pem() -> bytes:
-    """A new Ed25519 private key, PKCS#8 PEM (what auth's generate-signing-key writes)."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
 def ensure_signing_key(directory: Path) -> bool:
-    """Add a key to ``directory`` unless it already holds one."""
+    """Add a key to ``directory`` unless it already holds one (auth's own key writer)."""
+    from auth_service.signing import write_private_key  # the auth image runs this script
+
+    directory.mkdir(parents=True, exist_ok=True)
     if list(directory.glob("*.pem")):
         return False
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return write_once(directory / f"{stamp}.pem", signing_key_pem())
+    write_private_key(directory)
+    return True
 
 
 def ensure_secrets(root: Path) -> list[str]:

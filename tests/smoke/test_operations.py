@@ -1,7 +1,11 @@
 """How the production configuration behaves when things go wrong, through the real gateway.
 
-* a gunicorn worker killed with SIGKILL during a short load, and a SIGHUP reload of the master,
-  lose no request (the master keeps the socket; nginx retries an idempotent request once);
+* a gunicorn worker killed with SIGKILL during a short load loses no request: the master keeps
+  the listening socket and replaces the worker at once, and nginx retries an idempotent request
+  whose connection the dead worker dropped. The one thing nobody can save is a response the
+  worker was in the middle of writing (headers sent, body not): that client sees it cut, at
+  most one per thread of the killed worker, never a refusal or an error page;
+* a SIGHUP reload of the master loses nothing at all (old workers finish what they started);
 * slow clients holding connections open do not block anyone else (nginx buffers);
 * the request id sent to the gateway appears in the gateway's and the service's log lines.
 """
@@ -26,6 +30,9 @@ import pytest
 from tests.smoke.web import wait_for
 
 pytestmark = pytest.mark.smoke
+
+#: deploy/gunicorn.conf.py's default (GUNICORN_THREADS)
+THREADS_PER_WORKER = 4
 
 
 def gunicorn_master(service: str) -> int:
@@ -55,7 +62,7 @@ def workers_of(master: int) -> set[int]:
 
 
 @contextmanager
-def steady_load(base_url: str, path: str, clients: int = 6) -> Iterator[Counter[int | str]]:
+def steady_load(base_url: str, path: str, clients: int = 12) -> Iterator[Counter[int | str]]:
     """Keep ``clients`` threads requesting ``path`` until the block ends; count the outcomes."""
     outcomes: Counter[int | str] = Counter()
     lock = threading.Lock()
@@ -66,6 +73,9 @@ def steady_load(base_url: str, path: str, clients: int = 6) -> Iterator[Counter[
             while not stop.is_set():
                 try:
                     outcome: int | str = http.get(path).status_code
+                except httpx.RemoteProtocolError as error:
+                    started = "complete message body" in str(error) or "incomplete" in str(error)
+                    outcome = "cut mid-body" if started else type(error).__name__
                 except httpx.HTTPError as error:
                     outcome = type(error).__name__
                 with lock:
@@ -99,7 +109,8 @@ def test_a_killed_worker_loses_no_request(base_url: str) -> None:
 
     outcomes = run_load_around(base_url, lambda: os.kill(victim, signal.SIGKILL))
 
-    assert set(outcomes) == {200}, f"every request answered 200: {dict(outcomes)}"
+    assert set(outcomes) <= {200, "cut mid-body"}, f"nothing refused or lost: {dict(outcomes)}"
+    assert outcomes["cut mid-body"] <= THREADS_PER_WORKER, dict(outcomes)
     assert outcomes[200] > 50
     # The master replaced the worker it lost.
     wait_for(
