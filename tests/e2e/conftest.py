@@ -142,16 +142,12 @@ def _failed(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(scope="session")
-def base_url() -> str:
-    return BASE_URL
-
-
-@pytest.fixture(scope="session")
 def admin_credentials() -> tuple[str, str]:
-    username = os.environ.get("SMOKE_ADMIN_USERNAME")
-    password = os.environ.get("SMOKE_ADMIN_PASSWORD")
-    if not username or not password:
-        pytest.fail("the harness must create an admin and pass SMOKE_ADMIN_USERNAME/PASSWORD")
+    """The admin deploy/native.py created with auth's create-admin."""
+    names = ("SMOKE_ADMIN_USERNAME", "SMOKE_ADMIN_PASSWORD")
+    username, password = (os.environ.get(name, "") for name in names)
+    if not (username and password):
+        pytest.fail(f"the harness must create an admin and set {' and '.join(names)}")
     return username, password
 
 

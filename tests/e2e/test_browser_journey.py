@@ -8,10 +8,9 @@ text, and log out. Every page is checked for console errors and CSP violations (
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
-import struct
-import zlib
 from typing import TYPE_CHECKING
 
 import pytest
@@ -39,21 +38,13 @@ print("hello")
 """
 
 
-def png_image(width: int = 24, height: int = 12) -> bytes:
-    """A small valid PNG (solid colour), built with the standard library."""
+def png_image() -> bytes:
+    """A small PNG cover image (Pillow is one of the blog's own dependencies)."""
+    from PIL import Image
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + b"\x2a\x7f\xd4" * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
+    output = io.BytesIO()
+    Image.new("RGB", (24, 12), (42, 127, 212)).save(output, format="PNG")
+    return output.getvalue()
 
 
 def signed_in_as(page: Page, name: str) -> None:
