@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +101,38 @@ class System:
         """A request to the API at /api with ``Authorization: Bearer <token>``."""
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         return Client(self.wsgi).open(f"/api{path}", method=method, headers=headers, **kwargs)
+
+    def signed_token(self, username: str, *, issued_ago: float, lifetime: float) -> str:
+        """A token for ``username`` signed with auth's own key, issued ``issued_ago`` seconds ago.
+
+        What auth would have handed out earlier: lets a test present a token that has expired
+        since, without waiting for it.
+        """
+        import jwt
+
+        from auth_service.extensions import db
+        from auth_service.models import User
+        from auth_service.signing import ALGORITHM, keyring
+
+        app = self.apps["auth"]
+        with app.app_context():
+            user = db.session.scalar(db.select(User).where(User.username == username))
+            assert user is not None
+            issued_at = time.time() - issued_ago
+            claims = {
+                "sub": str(user.id),
+                "name": user.username,
+                "roles": user.roles,
+                "iss": app.config["AUTH_ISSUER"],
+                "aud": app.config["AUTH_AUDIENCE"],
+                "iat": issued_at,
+                "exp": issued_at + lifetime,
+                "jti": uuid.uuid4().hex,
+            }
+            key = keyring().active
+            return jwt.encode(
+                claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid}
+            )
 
     def make_admin(self, username: str) -> None:
         """Give ``username`` every role with auth's own CLI command (as an operator would)."""

@@ -154,3 +154,21 @@ def test_a_deactivated_user_is_refused_everywhere(system: System, alice: Browser
         "/auth/api/token", json={"username": "alice", "password": PASSWORD}
     )
     assert response.status_code == 401
+
+
+def test_an_expired_token_is_refused_by_blog_and_api(system: System, alice: Browser) -> None:
+    # Signed by auth, never revoked, but its time is over (well past the verifiers' leeway).
+    expired = system.signed_token("alice", issued_ago=3600, lifetime=900)
+    # The same token still within its lifetime is accepted: only the expiry differs.
+    valid = system.signed_token("alice", issued_ago=0, lifetime=900)
+    assert system.api("GET", "/v1/projects", valid).status_code == 200
+    visitor = system.browser()
+    visitor.set_identity(valid)
+    assert visitor.blog_user() == "alice"
+
+    assert system.api("GET", "/v1/projects", expired).status_code == 401
+    visitor.set_identity(expired)
+    assert visitor.blog_user() is None
+    response = visitor.get("/posts/new")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login?next=/posts/new")
