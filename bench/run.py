@@ -1,0 +1,257 @@
+"""The whole benchmark, run inside the production-like stack of deploy/native.py.
+
+    python deploy/native.py -- python -m bench.run [--duration S] [--connections N] [--only A,B]
+
+(what `nox -s bench -- [options]` does).
+
+native.py has started auth, blog and api under gunicorn behind nginx on PostgreSQL and Redis
+and passes SMOKE_BASE_URL, SMOKE_GUNICORN_PIDS and the admin's credentials. This seeds the
+services' databases, starts the baselines (bench/stack.py), checks every case answers as
+expected once, then loads each case with wrk (a warm-up run first, thrown away) and writes the
+report (bench/report.py). Settings, from the environment (options win over them):
+
+    BENCH_DURATION           seconds of measurement per case (5)
+    BENCH_WARMUP             seconds of warm-up per case, not measured (1)
+    BENCH_CONNECTIONS        concurrent connections (32)
+    BENCH_TOKEN_CONNECTIONS  connections for the password-hash bound token issue (4)
+    BENCH_THREADS            wrk threads (1: wrk shares the 2 cores with the servers)
+    BENCH_BASELINE_PORT      first of the baselines' ports (29101; +1, +2, gateways +10..+12)
+    BENCH_ONLY               comma-separated case names to run (all)
+    BENCH_REPORT_DIR         where the report goes (reports/bench)
+    BENCH_STRICT             1: exit 1 when a target is missed (default: report only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from bench import report, stack, wrk
+from bench.wrk import Case, Result
+
+ROOT = stack.ROOT
+
+
+def setting(name: str, default: int) -> int:
+    """A whole-number setting from the environment."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def http(
+    url: str,
+    *,
+    method: str = "GET",
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """One request; the status and the body (an error status is returned, not raised)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310 - loopback
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def seed(service: str, environ: dict[str, str], *args: str) -> None:
+    """Run bench/seed.py for ``service`` with the service's own environment."""
+    env = dict(environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "bench.seed", service, *args]
+    subprocess.run(command, env=env, check=True, cwd=ROOT)  # noqa: S603 - our own argv
+
+
+def token_subject(token: str) -> str:
+    """The ``sub`` claim of a JWT we were just given (read, not verified: it is ours)."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["sub"])
+
+
+def issue_token(base: str, username: str, password: str) -> str:
+    status, body = http(
+        f"{base}/auth/api/token",
+        method="POST",
+        body={"username": username, "password": password},
+    )
+    if status != 200:
+        raise RuntimeError(f"token issue answered {status}: {body[:300]!r}")
+    return str(json.loads(body)["access_token"])
+
+
+def first_tag(base: str) -> str:
+    """A tag name linked from the blog's home page."""
+    status, body = http(f"{base}/")
+    marker = b'href="/tags/'
+    start = body.find(marker)
+    if status != 200 or start < 0:
+        raise RuntimeError(f"no tag link on the blog home ({status})")
+    start += len(marker)
+    return body[start : body.index(b'"', start)].decode()
+
+
+def cases(base: str, baselines: dict[str, str], ids: dict[str, Any]) -> list[Case]:
+    """Every case of the run: the baselines first, then the services' endpoints."""
+    bare, raw, hooked = baselines["bare"], baselines["raw"], baselines["hooked"]
+    bearer = {"Authorization": f"Bearer {ids['token']}"}
+    project, create_project, task = ids["project"], ids["create_project"], ids["task"]
+    task_query = "status=todo&page=2&per_page=10"
+    new_task = json.dumps({"title": "Benchmark task", "priority": 2, "tags": ["bench"]})
+    token_body = json.dumps({"username": ids["username"], "password": ids["password"]})
+    return [
+        Case("raw_wsgi_hello", "baseline", f"{raw}/", note="a WSGI callable"),
+        Case("flask_hello", "baseline", f"{bare}/", note="Flask, nothing added"),
+        Case("flask_hello_hooks", "baseline", f"{hooked}/", bare="flask_hello",
+             note="Flask + servicekit.init_service"),
+        Case("bare_task_list", "baseline", f"{bare}/api/bare/projects/{project}/tasks?{task_query}",
+             note="same SQL as api_task_list, jsonify"),
+        Case("bare_task_get", "baseline", f"{bare}/api/bare/tasks/{task}",
+             note="same SQL as api_task_get, jsonify"),
+        Case("bare_task_create", "baseline", f"{bare}/api/bare/projects/{create_project}/tasks",
+             method="POST", body=new_task, note="same INSERTs as api_task_create"),
+        Case("bare_blog_home", "baseline", f"{bare}/bare/home",
+             note="same SQL as blog_home, a template of the same shape"),
+        Case("blog_home", "blog", f"{base}/", bare="bare_blog_home"),
+        Case("blog_post", "blog", f"{base}/posts/{ids['post']}", bare="bare_blog_home"),
+        Case("blog_tag", "blog", f"{base}/tags/{ids['tag']}", bare="bare_blog_home"),
+        Case("blog_feed", "blog", f"{base}/feed.xml", bare="bare_blog_home"),
+        Case("api_task_list", "api", f"{base}/api/v1/projects/{project}/tasks?{task_query}",
+             headers=bearer, bare="bare_task_list"),
+        Case("api_task_get", "api", f"{base}/api/v1/tasks/{task}", headers=bearer,
+             bare="bare_task_get"),
+        Case("api_task_create", "api", f"{base}/api/v1/projects/{create_project}/tasks",
+             method="POST", body=new_task, headers=bearer, bare="bare_task_create"),
+        Case("auth_login_page", "auth", f"{base}/auth/login", bare="flask_hello"),
+        Case("auth_jwks", "auth", f"{base}/auth/.well-known/jwks.json", bare="flask_hello"),
+        Case("auth_token_issue", "auth", f"{base}/auth/api/token", method="POST",
+             body=token_body, connections=setting("BENCH_TOKEN_CONNECTIONS", 4),
+             note="argon2id bound: fewer connections, reported on its own"),
+    ]  # fmt: skip
+
+
+def check(case: Case) -> None:
+    """One request first: a case that fails outright is a broken harness, not a slow one."""
+    body = json.loads(case.body) if case.body else None
+    status, content = http(case.url, method=case.method, body=body, headers=case.headers)
+    if not 200 <= status < 400:
+        raise RuntimeError(f"{case.name}: {case.method} {case.url} answered {status}: "
+                           f"{content[:300]!r}")  # fmt: skip
+
+
+def prepare(base: str) -> dict[str, Any]:
+    """Seed the three databases; return the ids and credentials the cases use."""
+    pids = dict(item.split("=", 1) for item in os.environ["SMOKE_GUNICORN_PIDS"].split(","))
+    environs = {name: stack.service_environ(int(pid)) for name, pid in pids.items()}
+    username = os.environ["SMOKE_ADMIN_USERNAME"]
+    password = os.environ["SMOKE_ADMIN_PASSWORD"]
+    started = time.monotonic()
+    token = issue_token(base, username, password)
+    seed("auth", environs["auth"])
+    seed("blog", environs["blog"])
+    seed("api", environs["api"], token_subject(token))
+    log(f"seeded in {time.monotonic() - started:.1f}s")
+    bearer = {"Authorization": f"Bearer {token}"}
+    _, body = http(f"{base}/api/v1/projects?per_page=100&sort=created_at", headers=bearer)
+    projects = [item["id"] for item in json.loads(body)["items"]]
+    project = projects[len(projects) // 2]
+    _, body = http(f"{base}/api/v1/projects/{project}/tasks?per_page=1", headers=bearer)
+    task = json.loads(body)["items"][0]["id"]
+    return {
+        "environs": environs,
+        "token": token,
+        "username": username,
+        "password": password,
+        "project": project,
+        "create_project": projects[-1],
+        "task": task,
+        "post": "post-1",
+        "tag": first_tag(base),
+    }
+
+
+def options(argv: list[str]) -> argparse.Namespace:
+    """The command line; every default comes from the environment (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=setting("BENCH_DURATION", 5))
+    parser.add_argument("--warmup", type=int, default=setting("BENCH_WARMUP", 1))
+    parser.add_argument("--connections", type=int, default=setting("BENCH_CONNECTIONS", 32))
+    parser.add_argument("--threads", type=int, default=setting("BENCH_THREADS", 1))
+    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    base = os.environ["SMOKE_BASE_URL"]
+    args = options(argv)
+    seconds, warmup, connections, threads = (
+        args.duration,
+        args.warmup,
+        args.connections,
+        args.threads,
+    )
+    only = {name for name in args.only.split(",") if name}
+    out = Path(os.environ.get("BENCH_REPORT_DIR") or ROOT / "reports" / "bench")
+    started = time.monotonic()
+    ids = prepare(base)
+    environs = ids["environs"]
+    databases = {
+        "BENCH_API_DATABASE_URL": environs["api"]["API_DATABASE_URL"],
+        "BENCH_BLOG_DATABASE_URL": environs["blog"]["BLOG_DATABASE_URL"],
+    }
+    items = stack.baselines(setting("BENCH_BASELINE_PORT", 29101))
+    results: list[Result] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-") as workdir,
+        stack.running(Path(workdir), items, databases) as baselines,
+    ):
+        urls = {item.name: item.url for item in baselines.items}
+        selected = [c for c in cases(base, urls, ids) if not only or c.name in only]
+        for case in selected:
+            check(case)
+        log(f"{len(selected)} cases, {seconds}s each after {warmup}s of warm-up, "
+            f"{connections} connections")  # fmt: skip
+        for case in selected:
+            count = case.connections or connections
+            if warmup:
+                wrk.run(case, seconds=warmup, connections=count, threads=threads)
+            result = wrk.run(case, seconds=seconds, connections=count, threads=threads)
+            log(f"{case.name}: {result.requests_per_second:.0f} req/s, "
+                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors")  # fmt: skip
+            results.append(result)
+    settings = {
+        "duration_s": seconds,
+        "warmup_s": warmup,
+        "connections": connections,
+        "token_connections": setting("BENCH_TOKEN_CONNECTIONS", 4),
+        "wrk_threads": threads,
+        "workers": 2,
+        "threads": int(os.environ.get("GUNICORN_THREADS") or 4),
+        "cores": len(os.sched_getaffinity(0)),
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }
+    summary = report.build(selected, results, settings)
+    report.write(summary, out)
+    print(report.table(summary))
+    missed = [t for t in summary["targets"] if not t["passed"]]
+    return 1 if missed and os.environ.get("BENCH_STRICT") == "1" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
