@@ -278,7 +278,7 @@ def containers(session: nox.Session) -> None:
                     "SMOKE_BASE_URL": f"http://localhost:{port}",
                     "SMOKE_ADMIN_USERNAME": "smoke-admin",
                     "SMOKE_ADMIN_PASSWORD": password,
-                    "SMOKE_COMPOSE_LOGS": " ".join([*compose, "logs", "--no-color"]),
+                    "SMOKE_COMPOSE": " ".join(compose),
                 },
             )
         except BaseException:

@@ -9,8 +9,8 @@ What the harness passes on:
     SMOKE_ADMIN_PASSWORD
     SMOKE_LOG_DIR          native only: <name>.log per process (gateway, auth, blog, api)
     SMOKE_GUNICORN_PIDS    native only: "auth=PID,blog=PID,api=PID", the gunicorn masters
-    SMOKE_COMPOSE_LOGS     containers only: the command printing a service's logs, the
-                           service name appended (e.g. "docker compose -p x logs --no-color")
+    SMOKE_COMPOSE          containers only: the compose command of the running project
+                           (e.g. "docker compose --project-name x --file compose.yaml")
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # httpx is installed by the smoke sessions only, not by `nox 
     import httpx
 
 BASE_URL = os.environ.get("SMOKE_BASE_URL", "")
+COMPOSE = shlex.split(os.environ.get("SMOKE_COMPOSE", ""))
 
 if not BASE_URL:
     collect_ignore_glob = ["test_*.py"]
@@ -66,18 +67,20 @@ def unique() -> str:
 LogReader = Callable[[str], str]
 
 
+def compose(*args: str) -> str:
+    """Run a compose command against the stack under test; its output."""
+    if not COMPOSE:
+        pytest.skip("this needs the stack of nox -s containers")
+    command = [*COMPOSE, *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 @pytest.fixture(scope="session")
 def read_logs() -> LogReader:
     """Everything one process (gateway, auth, blog, api) has logged so far."""
     log_dir = os.environ.get("SMOKE_LOG_DIR")
-    compose_logs = os.environ.get("SMOKE_COMPOSE_LOGS")
     if log_dir:
         return lambda name: (Path(log_dir) / f"{name}.log").read_text(errors="replace")
-    if compose_logs:
-
-        def from_compose(name: str) -> str:
-            command = [*shlex.split(compose_logs), name]
-            return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-        return from_compose
+    if COMPOSE:
+        return lambda name: compose("logs", "--no-color", name)
     pytest.skip("the harness gives no access to the logs")

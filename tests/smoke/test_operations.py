@@ -7,7 +7,9 @@
   most one per thread of the killed worker, never a refusal or an error page;
 * a SIGHUP reload of the master loses nothing at all (old workers finish what they started);
 * slow clients holding connections open do not block anyone else (nginx buffers);
-* the request id sent to the gateway appears in the gateway's and the service's log lines.
+* the request id sent to the gateway appears in the gateway's and the service's log lines;
+* in containers, `docker compose up --scale api=3` spreads requests over every replica without
+  restarting the gateway (it resolves the service name at request time).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.smoke.conftest import compose
 from tests.smoke.web import wait_for
 
 pytestmark = pytest.mark.smoke
@@ -185,3 +188,22 @@ def test_the_request_id_is_in_the_gateway_and_service_logs(
     bad = httpx.get(f"{base_url}/auth/login", headers={"X-Request-ID": "not valid!"})
     assert bad.headers["x-request-id"] != "not valid!"
     assert len(bad.headers["x-request-id"]) == 32
+
+
+def test_scaling_spreads_requests_without_restarting_the_gateway(base_url: str) -> None:
+    compose("up", "--detach", "--wait", "--no-recreate", "--scale", "api=3", "api")
+    try:
+        marker = f"scale-{uuid.uuid4().hex}"
+        with httpx.Client(base_url=base_url, timeout=10) as http:
+            # the gateway's DNS answers are valid for 5 s: the new replicas join within that
+            time.sleep(6)
+            for number in range(30):
+                response = http.get("/api/healthz", headers={"X-Request-ID": f"{marker}-{number}"})
+                assert response.status_code == 200
+        lines = [
+            line for line in compose("logs", "--no-color", "api").splitlines() if marker in line
+        ]
+        replicas = {line.split("|", 1)[0].strip() for line in lines}
+        assert len(replicas) == 3, f"requests reached {sorted(replicas)}"
+    finally:
+        compose("up", "--detach", "--wait", "--no-recreate", "--scale", "api=1", "api")
