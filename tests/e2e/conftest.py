@@ -12,9 +12,10 @@ is collected, so ``pytest tests`` never needs Playwright or a browser.
                           (default test-results/ at the repository root; open a trace with
                           `playwright show-trace test-results/<test>/trace.zip`)
 
-Every test fails on a console error, an uncaught page error, or a Content-Security-Policy
-violation: ``csp_listener.js`` (added to every page before its own scripts) reports each
-``securitypolicyviolation`` event to the test through an exposed function.
+Every test fails on a console error, an uncaught page error, a request that leaves the origin
+under test, or a Content-Security-Policy violation: ``csp_listener.js`` (added to every page
+before its own scripts) reports each ``securitypolicyviolation`` event to the test through an
+exposed function.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 
 if TYPE_CHECKING:  # Playwright is installed by `nox -s e2e` only
-    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright
+    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, Request
 
 BASE_URL = os.environ.get("SMOKE_BASE_URL", "").rstrip("/")
+ORIGIN = urlsplit(BASE_URL)
 if not BASE_URL:
     collect_ignore_glob = ["test_*.py"]
 
@@ -101,6 +104,12 @@ class Problems:
         page = source.get("page")
         where = page.url if page is not None else "?"
         self.seen.append(f"CSP violation on {where}: {report}")
+
+    def request(self, request: Request) -> None:
+        """Pages load everything from the origin under test: no CDN, no tracker, no font host."""
+        url = urlsplit(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != ORIGIN.netloc:
+            self.seen.append(f"off-site request from {request.frame.url}: {request.url}")
 
     def expected(self, pattern: str) -> _Allowance:
         """``with problems.expected("status of 409"):`` a console error the test provokes."""
@@ -206,6 +215,7 @@ def browsers(
         context.expose_binding("__reportCspViolation", problems.csp_violation)
         context.add_init_script(path=HERE / "csp_listener.js")
         context.on("page", watch)
+        context.on("request", problems.request)
         for page in context.pages:  # the persistent context opens with one blank page
             watch(page)
         opened[name] = context
