@@ -17,13 +17,14 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,30 +39,49 @@ pytestmark = pytest.mark.smoke
 THREADS_PER_WORKER = 4
 
 
-def gunicorn_master(service: str) -> int:
-    """The pid of a service's gunicorn master (native runs only)."""
-    pids = dict(
-        item.split("=", 1) for item in os.environ.get("SMOKE_GUNICORN_PIDS", "").split(",") if item
-    )
-    if service not in pids:
-        pytest.skip("signals need the native stack (nox -s smoke)")
-    return int(pids[service])
+#: Prints the pids of the live children of the process given as argv[1] (gunicorn's workers).
+CHILDREN_SCRIPT = """
+import sys
+from pathlib import Path
+for entry in Path("/proc").iterdir():
+    try:
+        state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+    except (OSError, IndexError):  # not a process, or one that ended while we looked
+        continue
+    if parent == sys.argv[1] and state != "Z":  # zombies are already dead
+        print(entry.name)
+"""
+SIGNAL_SCRIPT = "import os, sys; os.kill(int(sys.argv[1]), int(sys.argv[2]))"
 
 
-def workers_of(master: int) -> set[int]:
-    """The live child processes of ``master`` (gunicorn's workers), from /proc."""
-    children: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        # fields[0] is the state, fields[1] the parent pid; zombies are already dead
-        if int(fields[1]) == master and fields[0] != "Z":
-            children.add(int(entry.name))
-    return children
+class Gunicorn:
+    """One service's gunicorn: its master, its workers, signals to them.
+
+    Natively (nox -s smoke) the processes are ours; in containers (nox -s containers) the
+    master is PID 1 of the service's container and we reach it with `docker compose exec`.
+    """
+
+    def __init__(self, service: str) -> None:
+        pids = dict(
+            item.split("=", 1)
+            for item in os.environ.get("SMOKE_GUNICORN_PIDS", "").split(",")
+            if item
+        )
+        self.service = service
+        self.native = service in pids
+        self.master = int(pids[service]) if self.native else 1
+
+    def _python(self, script: str, *args: object) -> str:
+        if self.native:
+            command = [sys.executable, "-c", script, *map(str, args)]
+            return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        return compose("exec", "-T", self.service, "python", "-c", script, *map(str, args))
+
+    def workers(self) -> set[int]:
+        return {int(pid) for pid in self._python(CHILDREN_SCRIPT, self.master).split()}
+
+    def signal(self, pid: int, signum: signal.Signals) -> None:
+        self._python(SIGNAL_SCRIPT, pid, int(signum))
 
 
 @contextmanager
@@ -105,34 +125,34 @@ def run_load_around(base_url: str, action: Callable[[], None]) -> Counter[int | 
 
 
 def test_a_killed_worker_loses_no_request(base_url: str) -> None:
-    master = gunicorn_master("auth")
-    before = workers_of(master)
+    gunicorn = Gunicorn("auth")
+    before = gunicorn.workers()
     assert before, "gunicorn has workers"
     victim = min(before)
 
-    outcomes = run_load_around(base_url, lambda: os.kill(victim, signal.SIGKILL))
+    outcomes = run_load_around(base_url, lambda: gunicorn.signal(victim, signal.SIGKILL))
 
     assert set(outcomes) <= {200, "cut mid-body"}, f"nothing refused or lost: {dict(outcomes)}"
     assert outcomes["cut mid-body"] <= THREADS_PER_WORKER, dict(outcomes)
     assert outcomes[200] > 50
     # The master replaced the worker it lost.
     wait_for(
-        lambda: victim not in workers_of(master) and len(workers_of(master)) == len(before),
+        lambda: victim not in (now := gunicorn.workers()) and len(now) == len(before),
         timeout=20,
         message="gunicorn did not replace the killed worker",
     )
 
 
 def test_a_reload_loses_no_request(base_url: str) -> None:
-    master = gunicorn_master("auth")
-    before = workers_of(master)
+    gunicorn = Gunicorn("auth")
+    before = gunicorn.workers()
 
-    outcomes = run_load_around(base_url, lambda: os.kill(master, signal.SIGHUP))
+    outcomes = run_load_around(base_url, lambda: gunicorn.signal(gunicorn.master, signal.SIGHUP))
 
     assert set(outcomes) == {200}, f"every request answered 200: {dict(outcomes)}"
     # SIGHUP started new workers and retired the old ones gracefully.
     wait_for(
-        lambda: not (workers_of(master) & before) and len(workers_of(master)) == len(before),
+        lambda: not ((now := gunicorn.workers()) & before) and len(now) == len(before),
         timeout=30,
         message="the reload did not replace the workers",
     )
