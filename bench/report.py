@@ -117,16 +117,17 @@ def table(summary: dict[str, Any]) -> str:
     """The terminal table: one line per case, then the targets."""
     head = (
         f"{'case':<19} {'conn':>4} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} "
-        f"{'errors':>6} {'vs bare':>8} {'vs hello':>8}  bare equivalent"
+        f"{'p50@1':>6} {'errors':>6} {'vs bare':>8} {'vs hello':>8}  bare equivalent"
     )
     lines = [head, "-" * len(head)]
     for row in summary["results"]:
         to_bare = f"{row['ratio_to_bare']:.2f}" if row["ratio_to_bare"] is not None else "-"
         to_hello = row["ratio_to_flask_hello"]
+        alone = f"{row['p50_alone_ms']:.1f}" if row.get("p50_alone_ms") is not None else "-"
         lines.append(
             f"{row['case']:<19} {row['connections']:>4} {row['requests_per_second']:>8.0f} "
             f"{row['p50_ms']:>7.1f} {row['p90_ms']:>7.1f} {row['p99_ms']:>7.1f} "
-            f"{row['errors']:>6} {to_bare:>8} "
+            f"{alone:>6} {row['errors']:>6} {to_bare:>8} "
             f"{(f'{to_hello:.2f}' if to_hello is not None else '-'):>8}  {row['bare'] or ''}"
         )
     settings = summary["settings"]

@@ -17,6 +17,8 @@ report (bench/report.py). Settings, from the environment (options win over them)
     BENCH_THREADS            wrk threads (1: wrk shares the 2 cores with the servers)
     BENCH_BASELINE_PORT      first of the baselines' ports (29101; +1, +2, gateways +10..+12)
     BENCH_ONLY               comma-separated case names to run (all)
+    BENCH_PROFILE            comma-separated case names to profile with py-spy (none; see
+                             bench/profile.py: one more run of the case, sampled)
     BENCH_REPORT_DIR         where the report goes (reports/bench)
     BENCH_STRICT             1: exit 1 when a target is missed (default: report only)
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import json
 import os
 import subprocess
@@ -35,7 +38,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench import report, stack, wrk
+from bench import profile, report, stack, wrk
 from bench.wrk import Case, Result
 
 ROOT = stack.ROOT
@@ -194,7 +197,32 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=setting("BENCH_CONNECTIONS", 32))
     parser.add_argument("--threads", type=int, default=setting("BENCH_THREADS", 1))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
+    parser.add_argument("--profile", default=os.environ.get("BENCH_PROFILE", ""))
     return parser.parse_args(argv)
+
+
+def server_pid(case: Case, baselines: stack.BaselineStack) -> int:
+    """The gunicorn master serving ``case``."""
+    if case.group != "baseline":
+        pids = dict(item.split("=", 1) for item in os.environ["SMOKE_GUNICORN_PIDS"].split(","))
+        return int(pids[case.group])
+    names = {"raw_wsgi_hello": "raw", "flask_hello_hooks": "hooked"}
+    return baselines.pid(names.get(case.name, "bare"))
+
+
+def sample(
+    case: Case, pid: int, seconds: int, connections: int, threads: int, out: Path
+) -> dict[str, Any]:
+    """Load ``case`` once more with py-spy sampling its server; the profile's summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    raw = out / f"profile-{case.name}.txt"
+    recorder = profile.record(pid, seconds, raw)
+    time.sleep(0.5)  # py-spy attaches to every worker first
+    wrk.run(case, seconds=seconds, connections=connections, threads=threads)
+    _, errors = recorder.communicate(timeout=seconds + 30)
+    if recorder.returncode != 0 or not raw.exists():
+        raise RuntimeError(f"py-spy failed on {case.name}: {errors.decode(errors='replace')}")
+    return profile.summarise(raw)
 
 
 def main(argv: list[str]) -> int:
@@ -207,6 +235,10 @@ def main(argv: list[str]) -> int:
         args.threads,
     )
     only = {name for name in args.only.split(",") if name}
+    profiled = {name for name in args.profile.split(",") if name}
+    if profiled and profile.py_spy() is None:
+        raise SystemExit("--profile needs py-spy: pip install py-spy")
+    profiles: dict[str, dict[str, Any]] = {}
     out = Path(os.environ.get("BENCH_REPORT_DIR") or ROOT / "reports" / "bench")
     started = time.monotonic()
     ids = prepare(base)
@@ -232,9 +264,20 @@ def main(argv: list[str]) -> int:
             if warmup:
                 wrk.run(case, seconds=warmup, connections=count, threads=threads)
             result = wrk.run(case, seconds=seconds, connections=count, threads=threads)
+            # At 32 connections p50 is mostly queueing; one connection shows a request's own time.
+            alone = wrk.run(case, seconds=max(1, seconds // 3), connections=1)
+            result = dataclasses.replace(
+                result,
+                p50_alone_ms=alone.p50_ms,
+                errors=result.errors + alone.errors,
+                error_detail={k: v + alone.error_detail[k] for k, v in result.error_detail.items()},
+            )
             log(f"{case.name}: {result.requests_per_second:.0f} req/s, "
                 f"p99 {result.p99_ms:.1f} ms, {result.errors} errors")  # fmt: skip
             results.append(result)
+            if case.name in profiled:
+                pid = server_pid(case, baselines)
+                profiles[case.name] = sample(case, pid, seconds, count, threads, out)
     settings = {
         "duration_s": seconds,
         "warmup_s": warmup,
@@ -247,8 +290,11 @@ def main(argv: list[str]) -> int:
         "elapsed_s": round(time.monotonic() - started, 1),
     }
     summary = report.build(selected, results, settings)
+    summary["profiles"] = profiles
     report.write(summary, out)
     print(report.table(summary))
+    for name, found in profiles.items():
+        print("\n" + profile.describe(name, found))
     missed = [t for t in summary["targets"] if not t["passed"]]
     return 1 if missed and os.environ.get("BENCH_STRICT") == "1" else 0
 

@@ -46,6 +46,8 @@ class Result:
     max_ms: float
     errors: int
     error_detail: dict[str, int]
+    #: p50 with a single connection: the latency of one request without queueing.
+    p50_alone_ms: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The result as JSON-ready data."""
