@@ -334,6 +334,12 @@ def bench(session: nox.Session) -> None:
     # budgets are raised, or wrk's thousands of requests would measure 429 answers.
     for name in ("API_RATE_LIMIT", "AUTH_LOGIN_RATE_LIMIT_IP"):
         session.env.setdefault(name, os.environ.get(name) or "1000000 per minute")
+    # Ports and a Redis database of its own (below 32768: outside Linux's ephemeral ports), so
+    # it can run beside smoke and e2e; the stack's work folder in the session's own tmp.
+    session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18201,18202,18203,18280"
+    redis_url = os.environ.get("SMOKE_REDIS_URL") or "redis://127.0.0.1:6379/12"
+    session.env["SMOKE_REDIS_URL"] = redis_url
+    session.env["TMPDIR"] = session.create_tmp()
     command = ["python", "-m", "bench.run", *session.posargs]
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *command)
 
