@@ -299,6 +299,8 @@ def main(argv: list[str]) -> int:
     redis_url = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/14")
     keep = os.environ.get("SMOKE_KEEP_LOGS")
     workdir = Path(tempfile.mkdtemp(prefix="smoke-"))
+    # nginx's workers (nobody, when started as root) must reach nginx-temp/ for large bodies.
+    workdir.chmod(0o711)
     stack = Stack(workdir, ports, database_url, redis_url)
     status = 1
     with ExitStack() as cleanup:
