@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from api_service import create_app
+from api_service.extensions import db
 from servicekit.testing import SigningKey
 
 
-def development_app(tmp_path: Path) -> Flask:
-    return create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}"},
-        environ={"APP_ENV": "development", "API_INSTANCE_PATH": str(tmp_path)},
-    )
+@pytest.fixture
+def development_app(tmp_path: Path) -> Iterator[Callable[[], Flask]]:
+    """Builds the api in development mode; closes every app's database connections after."""
+    apps: list[Flask] = []
+
+    def factory() -> Flask:
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'dev.sqlite3'}"},
+            environ={"APP_ENV": "development", "API_INSTANCE_PATH": str(tmp_path)},
+        )
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
 
 
-def test_dev_token_prints_a_token_the_development_app_accepts(tmp_path: Path) -> None:
-    app = development_app(tmp_path)
+def test_dev_token_prints_a_token_the_development_app_accepts(
+    development_app: Callable[[], Flask], tmp_path: Path
+) -> None:
+    app = development_app()
     result = app.test_cli_runner().invoke(args=["dev-token", "--name", "carol", "--role", "author"])
     assert result.exit_code == 0, result.output
     token = result.output.strip()
 
     # A fresh app (as after a restart) trusts the key the command created.
-    app = development_app(tmp_path)
+    app = development_app()
     with app.app_context():
-        from api_service.extensions import db
-
         db.create_all()
     response = app.test_client().get("/v1/projects", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200

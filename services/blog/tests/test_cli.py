@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -36,15 +38,37 @@ def test_seed_demo_is_idempotent(app: Flask) -> None:
     assert "Welcome to the Flask services blog" in page
 
 
+DevAppFactory = Callable[..., Flask]
+
+
 @pytest.fixture
-def dev_app(tmp_path: Path) -> Flask:
+def dev_app_factory(tmp_path: Path) -> Iterator[DevAppFactory]:
+    """Builds the blog in development mode; closes every app's database connections after."""
+    apps: list[Flask] = []
+
+    def factory(config: dict[str, Any] | None = None, **environ: str) -> Flask:
+        app = create_app(
+            config,
+            environ={
+                "APP_ENV": "development",
+                "BLOG_INSTANCE_PATH": str(tmp_path),
+                "BLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
+                **environ,
+            },
+        )
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def dev_app(dev_app_factory: DevAppFactory) -> Flask:
     """The blog in development, alone: it trusts its own development key."""
-    environ = {
-        "APP_ENV": "development",
-        "BLOG_INSTANCE_PATH": str(tmp_path),
-        "BLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
-    }
-    app = create_app(environ=environ)
+    app = dev_app_factory()
     with app.app_context():
         db.create_all()
     return app
@@ -81,13 +105,8 @@ def test_dev_login_signs_in_without_auth(dev_app: Flask, tmp_path: Path) -> None
     assert client.get("/posts/new").status_code == 302
 
 
-def test_dev_identity_gives_way_to_a_configured_source(tmp_path: Path) -> None:
-    environ = {
-        "APP_ENV": "development",
-        "BLOG_INSTANCE_PATH": str(tmp_path),
-        "BLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
-    }
-    app = create_app({"AUTH_JWKS": {"keys": []}}, environ=environ)
+def test_dev_identity_gives_way_to_a_configured_source(dev_app_factory: DevAppFactory) -> None:
+    app = dev_app_factory({"AUTH_JWKS": {"keys": []}})
     assert app.config["AUTH_JWKS_FILE"] is None
     assert app.config["LOGOUT_URL"] == "/auth/logout"
     assert app.test_client().get("/dev/sign-out").status_code == 404
@@ -104,14 +123,10 @@ def test_dev_login_is_refused_outside_development(app: Flask) -> None:
     assert app.test_client().get("/dev/sign-in?token=x").status_code == 404
 
 
-def test_dev_key_is_not_trusted_when_auth_is_configured(tmp_path: Path) -> None:
-    environ = {
-        "APP_ENV": "development",
-        "BLOG_INSTANCE_PATH": str(tmp_path),
-        "BLOG_AUTH_JWKS_FILE": str(tmp_path / "auth-jwks.json"),
-        "BLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}",
-    }
-    app = create_app(environ=environ)
+def test_dev_key_is_not_trusted_when_auth_is_configured(
+    dev_app_factory: DevAppFactory, tmp_path: Path
+) -> None:
+    app = dev_app_factory(BLOG_AUTH_JWKS_FILE=str(tmp_path / "auth-jwks.json"))
     result = app.test_cli_runner().invoke(args=["dev-login"])
     assert result.exit_code != 0
     assert "sign in through the auth service" in result.output
