@@ -11,6 +11,8 @@ the nox session's virtualenv) and `nginx` on PATH.
     SMOKE_DATABASE_URL   a PostgreSQL superuser URL (postgresql://postgres@127.0.0.1:5432/postgres)
     SMOKE_REDIS_URL      a Redis database that may be emptied (redis://127.0.0.1:6379/14)
     SMOKE_PORTS          auth,blog,api,gateway ports on 127.0.0.1 (18001,18002,18003,18080)
+    SMOKE_SERVICES       the services to start (auth,blog,api); the others answer 502
+    SMOKE_KEEP_LOGS      set: keep the work folder and its logs even when all went well
 
 Every run creates its own databases (smoke_<random>_<service>) and drops them at the end; the
 Redis database is emptied before and after. The command gets SMOKE_BASE_URL (the gateway),
