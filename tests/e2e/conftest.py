@@ -72,11 +72,7 @@ CHROMIUM_FLAGS = [
 
 #: Console errors that are known defects, reported and waiting for a fix elsewhere; each entry
 #: names the resource and why. Keep this empty whenever possible.
-KNOWN_DEFECTS = [
-    # Chromium asks for /favicon.ico on its own when a page declares no icon, and no service
-    # serves one yet (the gateway sends / to the blog, which answers 404).
-    re.compile(r"^http://[^/]+/favicon\.ico$"),
-]
+KNOWN_DEFECTS: list[re.Pattern[str]] = []
 
 
 @dataclass

@@ -22,6 +22,7 @@ from blog_service.dev.views import bp as dev_bp
 from blog_service.extensions import csrf, db, limiter, login_manager, migrate
 from blog_service.feed.views import bp as feed_bp
 from blog_service.posts.views import bp as posts_bp
+from blog_service.site.views import bp as site_bp
 from servicekit import init_service
 from servicekit.database import init_database
 from servicekit.identity import init_identity, install_cookie_login, login_url
@@ -52,6 +53,7 @@ def create_app(
     app.register_blueprint(posts_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(feed_bp)
+    app.register_blueprint(site_bp)
     if app.config.get("BLOG_DEV_IDENTITY"):
         app.register_blueprint(dev_bp)
     cli.register(app)

@@ -106,3 +106,11 @@ def test_security_headers(client: FlaskClient) -> None:
     headers = client.get("/").headers
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_site_icon_is_served_at_the_root(client: FlaskClient) -> None:
+    with client.get("/favicon.ico") as response:
+        assert response.status_code == 200
+        assert response.mimetype in {"image/vnd.microsoft.icon", "image/x-icon"}
+        assert response.get_data()[:4] == b"\x00\x00\x01\x00"  # an ICO file's signature
+        assert "max-age=604800" in response.headers["Cache-Control"]

@@ -1,0 +1,1 @@
+"""Files a browser asks for at the site's root."""
