@@ -90,9 +90,9 @@ def build(
 ) -> dict[str, Any]:
     """Everything the run measured, with ratios and targets, as JSON-ready data."""
     by_case = {case.name: case for case in cases}
-    rows: dict[str, dict[str, Any]] = {}
-    for result in results:
-        rows[result.case] = result.as_dict()
+    measured = {result.case: result for result in results}
+    # In the order of ``cases`` (baselines first), whatever order they were measured in.
+    rows = {name: measured[name].as_dict() for name in by_case if name in measured}
     hello = rows.get("flask_hello", {}).get("requests_per_second")
     for name, row in rows.items():
         case = by_case[name]
@@ -133,7 +133,8 @@ def table(summary: dict[str, Any]) -> str:
     settings = summary["settings"]
     lines.append("")
     lines.append(
-        f"{settings['duration_s']}s per case after {settings['warmup_s']}s warm-up; gunicorn "
+        f"{settings['duration_s']}s per case after {settings['warmup_s']}s warm-up, median of "
+        f"{settings.get('rounds', 1)} round(s); gunicorn "
         f"gthread {settings['workers']} workers x {settings['threads']} threads; "
         f"{settings['cores']} cores; run took {settings['elapsed_s']}s"
     )

@@ -17,6 +17,7 @@ report (bench/report.py). Settings, from the environment (options win over them)
     BENCH_THREADS            wrk threads (1: wrk shares the 2 cores with the servers)
     BENCH_BASELINE_PORT      first of the baselines' ports (29101; +1, +2, gateways +10..+12)
     BENCH_ONLY               comma-separated case names to run (all)
+    BENCH_ROUNDS             measure every case this many times, keep the median (1)
     BENCH_PROFILE            comma-separated case names to profile with py-spy (none; see
                              bench/profile.py: one more run of the case, sampled)
     BENCH_REPORT_DIR         where the report goes (reports/bench)
@@ -197,8 +198,48 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=setting("BENCH_CONNECTIONS", 32))
     parser.add_argument("--threads", type=int, default=setting("BENCH_THREADS", 1))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
+    parser.add_argument("--rounds", type=int, default=setting("BENCH_ROUNDS", 1))
     parser.add_argument("--profile", default=os.environ.get("BENCH_PROFILE", ""))
     return parser.parse_args(argv)
+
+
+def run_order(cases: list[Case]) -> list[Case]:
+    """``cases`` with each bare equivalent measured right before the endpoints divided by it,
+    so both see the same machine: a ratio of two moments minutes apart is mostly noise."""
+    names = {case.name: case for case in cases}
+    order: list[Case] = []
+    for case in cases:
+        if case.group == "baseline" and any(
+            other.bare == case.name and other.group != "baseline" for other in cases
+        ):
+            continue  # placed before its first endpoint
+        if case.bare in names and names[case.bare] not in order:
+            order.append(names[case.bare])
+        if case not in order:
+            order.append(case)
+    return order + [case for case in cases if case not in order]
+
+
+def measure(case: Case, seconds: int, warmup: int, connections: int, threads: int) -> Result:
+    """Warm up, load ``case``, then measure its latency alone (one connection)."""
+    if warmup:
+        wrk.run(case, seconds=warmup, connections=connections, threads=threads)
+    result = wrk.run(case, seconds=seconds, connections=connections, threads=threads)
+    # At 32 connections p50 is mostly queueing; one connection shows a request's own time.
+    alone = wrk.run(case, seconds=max(1, seconds // 3), connections=1)
+    return dataclasses.replace(
+        result,
+        p50_alone_ms=alone.p50_ms,
+        errors=result.errors + alone.errors,
+        error_detail={k: v + alone.error_detail[k] for k, v in result.error_detail.items()},
+    )
+
+
+def median(results: list[Result]) -> Result:
+    """The round with the median throughput; errors of every round count."""
+    chosen = sorted(results, key=lambda r: r.requests_per_second)[(len(results) - 1) // 2]
+    errors = {k: sum(r.error_detail[k] for r in results) for k in chosen.error_detail}
+    return dataclasses.replace(chosen, errors=sum(errors.values()), error_detail=errors)
 
 
 def server_pid(case: Case, baselines: stack.BaselineStack) -> int:
@@ -235,6 +276,7 @@ def main(argv: list[str]) -> int:
         args.threads,
     )
     only = {name for name in args.only.split(",") if name}
+    rounds = max(1, args.rounds)
     profiled = {name for name in args.profile.split(",") if name}
     if profiled and profile.py_spy() is None:
         raise SystemExit("--profile needs py-spy: pip install py-spy")
@@ -259,24 +301,19 @@ def main(argv: list[str]) -> int:
             check(case)
         log(f"{len(selected)} cases, {seconds}s each after {warmup}s of warm-up, "
             f"{connections} connections")  # fmt: skip
-        for case in selected:
-            count = case.connections or connections
-            if warmup:
-                wrk.run(case, seconds=warmup, connections=count, threads=threads)
-            result = wrk.run(case, seconds=seconds, connections=count, threads=threads)
-            # At 32 connections p50 is mostly queueing; one connection shows a request's own time.
-            alone = wrk.run(case, seconds=max(1, seconds // 3), connections=1)
-            result = dataclasses.replace(
-                result,
-                p50_alone_ms=alone.p50_ms,
-                errors=result.errors + alone.errors,
-                error_detail={k: v + alone.error_detail[k] for k, v in result.error_detail.items()},
-            )
-            log(f"{case.name}: {result.requests_per_second:.0f} req/s, "
-                f"p99 {result.p99_ms:.1f} ms, {result.errors} errors")  # fmt: skip
-            results.append(result)
+        order = run_order(selected)
+        runs: dict[str, list[Result]] = {case.name: [] for case in selected}
+        for round_number in range(1, rounds + 1):
+            for case in order:
+                result = measure(case, seconds, warmup, case.connections or connections, threads)
+                log(f"round {round_number}, {case.name}: {result.requests_per_second:.0f} req/s, "
+                    f"p99 {result.p99_ms:.1f} ms, {result.errors} errors")  # fmt: skip
+                runs[case.name].append(result)
+        for case in order:
+            results.append(median(runs[case.name]))
             if case.name in profiled:
                 pid = server_pid(case, baselines)
+                count = case.connections or connections
                 profiles[case.name] = sample(case, pid, seconds, count, threads, out)
     settings = {
         "duration_s": seconds,
@@ -284,6 +321,7 @@ def main(argv: list[str]) -> int:
         "connections": connections,
         "token_connections": setting("BENCH_TOKEN_CONNECTIONS", 4),
         "wrk_threads": threads,
+        "rounds": rounds,
         "workers": 2,
         "threads": int(os.environ.get("GUNICORN_THREADS") or 4),
         "cores": len(os.sched_getaffinity(0)),
