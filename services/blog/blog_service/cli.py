@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
-import time
-import uuid
-from pathlib import Path
 from typing import Any
 
 import click
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app, url_for
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from blog_service.config import DEV_JWKS_FILENAME, DEV_KEY_FILENAME
 from blog_service.extensions import db
 from blog_service.markdown import render_markdown
 from blog_service.models import Comment, Post, Tag
+from servicekit.devidentity import mint_development_token
 
 DEMO_AUTHOR = ("demo-author", "ada")
 DEMO_READER = ("demo-reader", "grace")
@@ -97,35 +89,6 @@ def seed_demo() -> None:
     click.echo(f"Demo content: {created} post(s) added, {len(DEMO_POSTS) - created} already there.")
 
 
-def _dev_private_key(instance: Path) -> tuple[Ed25519PrivateKey, str]:
-    """The development signing key (created once) and its key id; writes its public JWKS."""
-    key_path = instance / DEV_KEY_FILENAME
-    jwks_path = instance / DEV_JWKS_FILENAME
-    instance.mkdir(parents=True, exist_ok=True)
-    if key_path.exists():
-        loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise click.ClickException(f"{key_path} is not an Ed25519 key; delete it.")
-        key = loaded
-    else:
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-    jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    kid = "blog-dev-" + jwk["x"][:12]
-    jwk.update(kid=kid, alg="EdDSA", use="sig")
-    jwks_text = json.dumps({"keys": [jwk]}, indent=2)
-    if not jwks_path.exists() or jwks_path.read_text() != jwks_text:
-        jwks_path.write_text(jwks_text)
-    return key, kid
-
-
 @click.command("dev-login")
 @with_appcontext
 @click.option("--name", default="alice", show_default=True, help="User name in the token.")
@@ -146,19 +109,14 @@ def dev_login(name: str, user_id: str | None, roles: str, hours: int) -> None:
             "This app trusts another identity source (AUTH_JWKS_URL or AUTH_JWKS_FILE): "
             "sign in through the auth service instead."
         )
-    key, kid = _dev_private_key(Path(app.instance_path))
-    now = time.time()
-    claims = {
-        "sub": user_id or f"dev-{name}",
-        "name": name,
-        "roles": [role.strip() for role in roles.split(",") if role.strip()],
-        "iss": app.config["AUTH_ISSUER"],
-        "aud": app.config["AUTH_AUDIENCE"],
-        "iat": now,
-        "exp": now + hours * 3600,
-        "jti": uuid.uuid4().hex,
-    }
-    token = jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+    token = mint_development_token(
+        app.config,
+        app.instance_path,
+        sub=user_id or f"dev-{name}",
+        name=name,
+        roles=[role.strip() for role in roles.split(",") if role.strip()],
+        lifetime_seconds=hours * 3600,
+    )
     with app.test_request_context():
         sign_in_path = url_for("dev.sign_in", token=token)
     click.echo(f"Identity cookie value ({app.config['IDENTITY_COOKIE_NAME']}):\n{token}\n")

@@ -11,11 +11,8 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from servicekit.devidentity import development_jwks_file
 from servicekit.settings import Env
-
-#: The development identity key's public half (see ``flask dev-login``).
-DEV_JWKS_FILENAME = "dev-jwks.json"
-DEV_KEY_FILENAME = "dev-signing-key.pem"
 
 
 def blog_config_from_env(
@@ -47,11 +44,10 @@ def use_development_identity(
     AUTH_JWKS_FILE) is configured. ``flask dev-login`` creates the key; the ``/dev/`` pages
     set and clear the cookie.
     """
-    sources = ("AUTH_JWKS", "AUTH_JWKS_URL", "AUTH_JWKS_FILE")
-    enabled = config["APP_ENV"] == "development" and not any(config.get(k) for k in sources)
-    config["BLOG_DEV_IDENTITY"] = enabled
-    if not enabled:
+    jwks_file = development_jwks_file(config, instance_path)
+    config["BLOG_DEV_IDENTITY"] = jwks_file is not None
+    if jwks_file is None:
         return
-    config["AUTH_JWKS_FILE"] = str(Path(instance_path) / DEV_JWKS_FILENAME)
+    config["AUTH_JWKS_FILE"] = jwks_file
     if Env("blog", environ).optional("LOGOUT_URL") is None:
         config["LOGOUT_URL"] = "/dev/sign-out"
