@@ -47,6 +47,23 @@ def install_tools(session: nox.Session, *tools: str) -> None:
     session.install("-c", str(CONSTRAINTS), *tools)
 
 
+def ensure_debian_package(session: nox.Session, package: str, program: str) -> None:
+    """Install a Debian package when ``program`` (a name on PATH, or a path) is missing.
+
+    CI machines start fresh and run as root; anyone else is told what to install.
+    """
+    import shutil
+
+    if shutil.which(program) or Path(f"/usr/sbin/{program}").exists():
+        return
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        session.error(f"{program} is missing: `sudo apt-get install {package}` and run again")
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
+    session.run(*install, external=True, env=env)
+
+
 @nox.session(python=PYTHONS[0])
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
@@ -172,28 +189,6 @@ SMOKE_PYTEST = ["python", "-m", "pytest", str(SMOKE_TESTS), "-p", "no:cacheprovi
 CONTAINERS_KIT = Path(os.environ.get("CONTAINERS_KIT") or ROOT.parent / "shared" / "containers")
 
 
-def ensure_nginx(session: nox.Session) -> None:
-    """Install nginx from Debian when it is missing (CI machines start fresh; needs root)."""
-    import shutil
-
-    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
-        return
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        session.error("nginx is not installed: `sudo apt-get install nginx` and run again")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-qq", external=True, env=env)
-    session.run(
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "nginx",
-        external=True,
-        env=env,
-    )
-
-
 @nox.session(python=PYTHONS[0])
 def smoke(session: nox.Session) -> None:
     """The production configuration natively, then the smoke scenario through its gateway.
@@ -203,7 +198,7 @@ def smoke(session: nox.Session) -> None:
     everything (SMOKE_DATABASE_URL, SMOKE_REDIS_URL and SMOKE_PORTS say where) and runs
     tests/smoke/ over HTTP.
     """
-    ensure_nginx(session)
+    ensure_debian_package(session, "nginx", "nginx")
     install_project(session, "server")
     install_tools(session, "pytest", "httpx")
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *SMOKE_PYTEST, *session.posargs)
@@ -303,21 +298,6 @@ def containers(session: nox.Session) -> None:
 # --- Benchmarks (bench/, docs/benchmarks.md) -----------------------------------------------------
 
 
-def ensure_wrk(session: nox.Session) -> None:
-    """Install wrk from Debian when it is missing (CI machines start fresh; needs root)."""
-    import shutil
-
-    if shutil.which("wrk"):
-        return
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        session.error("wrk is not installed: `sudo apt-get install wrk` and run again")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-qq", external=True, env=env)
-    session.run(
-        "apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk", external=True, env=env
-    )
-
-
 @nox.session(python=PYTHONS[0])
 def bench(session: nox.Session) -> None:
     """Requests/s and latency of every endpoint and of the baselines, on the production stack.
@@ -326,8 +306,8 @@ def bench(session: nox.Session) -> None:
     endpoint with wrk and writes reports/bench/ (table, JSON, PNG). Options after `--`:
     --duration S, --connections N, --warmup S, --only case,case (docs/benchmarks.md).
     """
-    ensure_nginx(session)
-    ensure_wrk(session)
+    ensure_debian_package(session, "nginx", "nginx")
+    ensure_debian_package(session, "wrk", "wrk")
     install_project(session, "server")
     install_tools(session, "matplotlib")
     # The rate limits stay in place (their Redis round trip is part of the cost); only their
@@ -349,26 +329,6 @@ def bench(session: nox.Session) -> None:
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 
-def ensure_chromium(session: nox.Session) -> None:
-    """Install Debian's chromium when it is missing (`playwright install` cannot download here)."""
-    if CHROMIUM.exists():
-        return
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        session.error(f"no Chromium at {CHROMIUM}: `sudo apt-get install chromium` and run again")
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-qq", external=True, env=env)
-    session.run(
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "chromium",
-        external=True,
-        env=env,
-    )
-
-
 @nox.session(python=PYTHONS[0])
 def e2e(session: nox.Session) -> None:
     """The browser tests: headless Chromium through the gateway of the production-like stack.
@@ -378,8 +338,8 @@ def e2e(session: nox.Session) -> None:
     override them) and runs `pytest tests/e2e -m e2e` against it. A failure leaves screenshots
     and a Playwright trace in test-results/.
     """
-    ensure_nginx(session)
-    ensure_chromium(session)
+    ensure_debian_package(session, "nginx", "nginx")
+    ensure_debian_package(session, "chromium", str(CHROMIUM))
     install_project(session, "server")
     install_tools(session, "pytest", "playwright")
     session.env["CHROMIUM"] = str(CHROMIUM)
