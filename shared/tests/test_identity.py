@@ -402,3 +402,36 @@ def test_init_identity_needs_one_source(make_app: AppFactory, tmp_path: Path) ->
         init_identity(make_app())
     app = make_app(AUTH_JWKS_FILE=str(tmp_path / "jwks.json"))
     assert init_identity(app) is app.extensions["servicekit.identity"]
+
+
+def test_a_token_is_verified_once_per_request(api_app: Flask, key: SigningKey) -> None:
+    from servicekit.identity import bearer_identity, get_verifier
+
+    good = {"Authorization": f"Bearer {key.mint(name='erin')}"}
+    with api_app.test_request_context(headers=good):
+        verifier = get_verifier()
+        calls = []
+        original = verifier.verify
+
+        def counting(token: str) -> Identity:
+            calls.append(token)
+            return original(token)
+
+        verifier.verify = counting  # type: ignore[method-assign]
+        try:
+            assert bearer_identity().name == "erin"
+            assert bearer_identity().name == "erin"
+        finally:
+            verifier.verify = original  # type: ignore[method-assign]
+        assert len(calls) == 1
+
+
+def test_a_refused_token_stays_refused_within_the_request(api_app: Flask) -> None:
+    from werkzeug.exceptions import HTTPException
+
+    from servicekit.identity import bearer_identity
+
+    with api_app.test_request_context(headers={"Authorization": "Bearer forged"}):
+        for _ in range(2):
+            with pytest.raises(HTTPException):
+                bearer_identity()

@@ -283,10 +283,17 @@ def get_verifier() -> TokenVerifier:
 
 
 def _verify_or_none(token: str) -> Identity | None:
+    # A request may ask more than once (a rate-limit key, then the view): verifying costs a
+    # signature check and revocation-store round trips, so the answer is kept for the request.
+    if g.get("verified_token") == token:
+        identity: Identity | None = g.get("identity")
+        return identity
+    g.verified_token = token
     try:
         identity = get_verifier().verify(token)
     except TokenError as error:
         log.info("identity token refused: %s", error)
+        g.pop("identity", None)
         return None
     g.identity = identity
     g.user_id = identity.id
