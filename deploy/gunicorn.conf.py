@@ -10,7 +10,7 @@ environment; the defaults suit a small machine (see docs/deployment.md for the m
 | WEB_CONCURRENCY       | usable cores  | worker processes                               |
 | GUNICORN_THREADS      | 4             | threads per worker (gthread)                   |
 | GUNICORN_TIMEOUT      | 30            | seconds before a silent worker is killed       |
-| GUNICORN_MAX_REQUESTS | 1000          | requests before a worker is recycled (0 never) |
+| GUNICORN_MAX_REQUESTS | 20000         | requests before a worker is recycled (0 never) |
 | GUNICORN_ACCESS_LOG   | -             | access log file; "-" stderr; empty: none       |
 | FORWARDED_ALLOW_IPS   | 127.0.0.1,::1 | who may set X-Forwarded-Proto (the gateway)    |
 | APP_MODULE            | (none)        | the app is `<APP_MODULE>:create_app()`         |
@@ -72,7 +72,7 @@ graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 keepalive = 5
 # Recycle workers now and then so a slow leak never grows without bound; the jitter keeps all
 # workers from restarting at the same moment.
-max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 20000)
 max_requests_jitter = max(0, max_requests // 10)
 # The heartbeat file on tmpfs: a container's overlay filesystem can stall fchmod and get
 # healthy workers killed.
