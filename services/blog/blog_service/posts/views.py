@@ -29,6 +29,7 @@ from blog_service.markdown import render_markdown
 from blog_service.models import DRAFT, Post, Tag
 from blog_service.permissions import can_edit_post, can_see_post
 from blog_service.queries import (
+    for_cards,
     paginate,
     post_comments,
     published_posts,
@@ -69,7 +70,7 @@ def _page_number() -> int:
 
 def _posts_page(*criteria: ColumnElement[bool]) -> Pagination:
     per_page: int = current_app.config["BLOG_POSTS_PER_PAGE"]
-    return paginate(published_posts(*criteria), _page_number(), per_page)
+    return paginate(for_cards(published_posts(*criteria)), _page_number(), per_page)
 
 
 @bp.get("/")
@@ -110,10 +111,12 @@ def search() -> str:
 @roles_required("author")
 def drafts() -> str:
     """The signed-in author's drafts."""
-    statement = with_comment_counts(
-        select(Post)
-        .where(Post.status == DRAFT, Post.author_id == current_user.id)
-        .order_by(Post.updated_at.desc(), Post.id.desc())
+    statement = for_cards(
+        with_comment_counts(
+            select(Post)
+            .where(Post.status == DRAFT, Post.author_id == current_user.id)
+            .order_by(Post.updated_at.desc(), Post.id.desc())
+        )
     )
     pagination = paginate(statement, _page_number(), current_app.config["BLOG_POSTS_PER_PAGE"])
     return render_template("posts/list.html", pagination=pagination, heading="My drafts")
