@@ -74,11 +74,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on shared/ and every service."""
+    """mypy --strict on shared/, every service, the embedded runner and the benchmarks."""
     install_project(session, "test")
-    install_tools(session, "mypy", "types-flask-migrate", "types-wtforms")
+    install_tools(session, "mypy", "types-flask-migrate", "types-wtforms", "matplotlib")
     # the packages themselves; each package's tests/ is checked by its own suite running
-    targets = [str(package_dir("shared") / "src"), "system"]
+    targets = [str(package_dir("shared") / "src"), "system", "bench"]
     targets += [str(package_dir(name) / IMPORT_NAMES[name]) for name in SERVICES]
     session.run("mypy", *targets)
 
