@@ -118,3 +118,35 @@ def test_proxyfix_honours_forwarded_prefix_when_trusted(make_app: AppFactory) ->
 def test_forwarded_headers_are_ignored_without_trusted_proxies(make_app: AppFactory) -> None:
     body = make_app().test_client().get("/where", headers={"X-Forwarded-Prefix": "/api"}).get_json()
     assert body["url"] == "/hello"
+
+
+def test_a_view_keeps_its_own_policy_but_not_its_own_request_id(make_app: AppFactory) -> None:
+    app = make_app()
+
+    @app.get("/framed")
+    def framed() -> tuple[str, dict[str, str]]:
+        headers = {
+            "Content-Security-Policy": "frame-ancestors 'self'",
+            "X-Request-ID": "forged1234",
+        }
+        return "ok", headers
+
+    response = app.test_client().get("/framed", headers={"X-Request-ID": "kept-12345"})
+    assert response.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert response.headers.getlist("X-Request-ID") == ["kept-12345"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_request_stopped_before_our_hook_still_gets_an_id(make_app: AppFactory) -> None:
+    from flask import abort
+
+    app = make_app()
+
+    def refuse_early() -> None:
+        abort(403)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_early)
+    response = app.test_client().get("/hello")
+    assert response.status_code == 403
+    assert len(response.headers["X-Request-ID"]) == 32
+    assert response.headers["Server-Timing"].startswith("app;dur=")

@@ -6,8 +6,9 @@ import logging
 import re
 import time
 import uuid
+from functools import lru_cache
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 access_log = logging.getLogger("servicekit.access")
@@ -33,40 +34,57 @@ def _start_request() -> None:
     g.request_started = time.perf_counter()
 
 
+@lru_cache(maxsize=8)
+def _security_headers(csp: str, https: bool) -> tuple[tuple[str, str], ...]:
+    """The headers every response gets unless the view set its own."""
+    headers = [
+        ("Content-Security-Policy", csp),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+    if https:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return tuple(headers)
+
+
 def _finish_response(response: Response) -> Response:
+    # This runs on every request, so it reads the request and g once and touches the headers in
+    # one pass: werkzeug's Headers.setdefault scans the list and raises internally on a miss,
+    # which cost more than everything else here together (measured with cProfile).
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()  # type: ignore[attr-defined]
     # A request that failed before our before_request ran (e.g. 413 while routing) has no id yet.
-    if "request_id" not in g:
+    if "request_id" not in ctx:
         _start_request()
-    duration_ms = (time.perf_counter() - g.request_started) * 1000
+    duration_ms = (time.perf_counter() - ctx.request_started) * 1000
     headers = response.headers
-    headers["X-Request-ID"] = g.request_id
-    headers["Server-Timing"] = f"app;dur={duration_ms:.1f}"
-    headers.setdefault("Content-Security-Policy", _csp())
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    present = {name.lower() for name, _value in headers}
+    for name, value in (
+        ("X-Request-ID", ctx.request_id),
+        ("Server-Timing", f"app;dur={duration_ms:.1f}"),
+    ):
+        if name.lower() in present:
+            headers[name] = value
+        else:
+            headers.add(name, value)
+    csp = current_app.config.get("CONTENT_SECURITY_POLICY") or DEFAULT_CSP
+    for name, value in _security_headers(csp, req.is_secure):
+        if name.lower() not in present:
+            headers.add(name, value)
     access_log.info(
         "request",
         extra={
-            "method": request.method,
-            "path": request.full_path.rstrip("?") if request.query_string else request.path,
+            "method": req.method,
+            "path": req.full_path.rstrip("?") if req.query_string else req.path,
             "status": response.status_code,
             "duration_ms": round(duration_ms, 2),
-            "user_id": g.get("user_id"),
-            "remote_addr": request.remote_addr,
+            "user_id": ctx.get("user_id"),
+            "remote_addr": req.remote_addr,
         },
     )
     return response
-
-
-def _csp() -> str:
-    from flask import current_app
-
-    policy: str = current_app.config.get("CONTENT_SECURITY_POLICY") or DEFAULT_CSP
-    return policy
 
 
 def install_request_hooks(app: Flask) -> None:
