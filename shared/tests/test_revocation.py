@@ -30,6 +30,9 @@ class FakeRedis:
     def exists(self, key: str) -> int:
         return int(self.get(key) is not None)
 
+    def mget(self, keys: list[str]) -> list[bytes | None]:
+        return [self.get(key) for key in keys]
+
 
 def _real_redis() -> Any:
     client = redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=0.5)
@@ -92,3 +95,11 @@ def test_redis_uri() -> None:
 def test_unknown_uri() -> None:
     with pytest.raises(ValueError, match="unsupported"):
         revocation_store_from_uri("sqlite:///x")
+
+
+def test_lookup_answers_both_questions(store: RevocationStore) -> None:
+    assert store.lookup("j1", "u1") == (False, None)
+    store.revoke_token("j1", time.time() + 60)
+    store.revoke_user_tokens("u1", at=99.5)
+    assert store.lookup("j1", "u1") == (True, 99.5)
+    assert store.lookup("j2", "u2") == (False, None)

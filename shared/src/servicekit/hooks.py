@@ -54,7 +54,7 @@ def _finish_response(response: Response) -> Response:
     # one pass: werkzeug's Headers.setdefault scans the list and raises internally on a miss,
     # which cost more than everything else here together (measured with cProfile).
     req = request._get_current_object()  # type: ignore[attr-defined]
-    ctx = g._get_current_object()  # type: ignore[attr-defined]
+    ctx = g._get_current_object()
     # A request that failed before our before_request ran (e.g. 413 while routing) has no id yet.
     if "request_id" not in ctx:
         _start_request()

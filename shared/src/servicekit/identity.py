@@ -213,14 +213,12 @@ class TokenVerifier:
             raise TokenError("roles must be a list of strings")
         issued_at = float(claims["iat"])
         try:
-            if self.revocations.is_token_revoked(jti):
-                raise TokenError("token was revoked")
-            valid_after = self.revocations.user_tokens_valid_after(subject)
-        except TokenError:
-            raise
+            revoked, valid_after = self.revocations.lookup(jti, subject)
         except Exception:  # fail closed: an unreachable store must not let revoked tokens in
             log.error("revocation store unreachable; refusing the token", exc_info=True)
             raise TokenError("revocation store unreachable") from None
+        if revoked:
+            raise TokenError("token was revoked")
         if valid_after is not None and issued_at < valid_after:
             raise TokenError("token was issued before its user's sessions were revoked")
         return Identity(

@@ -34,6 +34,9 @@ class RevocationStore(Protocol):
     def user_tokens_valid_after(self, user_id: str) -> float | None:
         """The moment before which ``user_id``'s tokens are refused, if any."""
 
+    def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
+        """Both answers the verifier needs, in one round trip where the store allows it."""
+
 
 class MemoryRevocationStore:
     """A process-local store: right for one process (tests, the embedded development server)."""
@@ -62,6 +65,9 @@ class MemoryRevocationStore:
         with self._lock:
             return self._users.get(user_id)
 
+    def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
+        return self.is_token_revoked(jti), self.user_tokens_valid_after(user_id)
+
 
 class RedisRevocationStore:
     """A store shared by every worker and service through Redis."""
@@ -82,10 +88,20 @@ class RedisRevocationStore:
         self.client.set(f"{self.prefix}:user:{user_id}", repr(moment), ex=USER_MARK_TTL_SECONDS)
 
     def user_tokens_valid_after(self, user_id: str) -> float | None:
-        value = self.client.get(f"{self.prefix}:user:{user_id}")
-        if value is None:
-            return None
-        return float(value.decode() if isinstance(value, bytes) else value)
+        return _moment(self.client.get(f"{self.prefix}:user:{user_id}"))
+
+    def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
+        # One MGET instead of two commands: this runs on every authenticated request.
+        revoked, mark = self.client.mget(
+            [f"{self.prefix}:jti:{jti}", f"{self.prefix}:user:{user_id}"]
+        )
+        return revoked is not None, _moment(mark)
+
+
+def _moment(value: bytes | str | None) -> float | None:
+    if value is None:
+        return None
+    return float(value.decode() if isinstance(value, bytes) else value)
 
 
 _memory_stores: dict[str, MemoryRevocationStore] = {}
