@@ -309,7 +309,7 @@ def bench(session: nox.Session) -> None:
     ensure_debian_package(session, "nginx", "nginx")
     ensure_debian_package(session, "wrk", "wrk")
     install_project(session, "server")
-    install_tools(session, "matplotlib")
+    install_tools(session, "matplotlib", "py-spy")
     # The rate limits stay in place (their Redis round trip is part of the cost); only their
     # budgets are raised, or wrk's thousands of requests would measure 429 answers.
     for name in ("API_RATE_LIMIT", "AUTH_LOGIN_RATE_LIMIT_IP"):
