@@ -51,8 +51,9 @@ proc_name = os.environ.get("APP_MODULE") or None
 # --- sockets and workers ------------------------------------------------------------------------
 bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_env_int('PORT', 8000)}"]
 # gthread with workers = cores and 4 threads each was the best measured setting for these
-# database-backed Flask apps on 2 cores (PERF-NOTES): threads overlap database waits, one process
-# per core uses the CPU. Sync workers would need 2n+1 processes and still lost on CPU-bound pages.
+# database-backed Flask apps on 2 cores (docs/design.md): threads overlap database waits, one
+# process per core uses the CPU. Sync workers would need 2n+1 processes and still lost on
+# CPU-bound pages.
 worker_class = "gthread"
 workers = _env_int("WEB_CONCURRENCY", _usable_cores())
 threads = _env_int("GUNICORN_THREADS", 4)

@@ -192,7 +192,7 @@ class IssuedToken:
 
 
 def issue_token(user_id: int, username: str, roles: list[str]) -> IssuedToken:
-    """Sign an identity token with the claims of DESIGN.md.
+    """Sign an identity token with the claims every verifier expects (docs/design.md).
 
     ``iat`` keeps sub-second precision: the verifier refuses tokens issued before a user's
     revocation mark, and a login right after a logout must not fall in the same second.

@@ -237,7 +237,7 @@ class Settings:
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
             "RATELIMIT_HEADERS_ENABLED": True,
             # Redis down: keep limiting per worker instead of failing every request or
-            # silently dropping the limit (see SECURITY-NOTES).
+            # silently dropping the limit (docs/design.md, security decisions).
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
             "RATELIMIT_KEY_PREFIX": self.service,
             "REVOCATION_STORE_URI": self.revocation_store_uri,
