@@ -66,10 +66,21 @@ def ensure_debian_package(session: nox.Session, package: str, program: str) -> N
 
 @nox.session(python=PYTHONS[0])
 def lint(session: nox.Session) -> None:
-    """ruff: lint and formatting."""
-    install_tools(session, "ruff")
-    session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
+    """ruff (lint and formatting), the pre-commit configuration and the CI workflows.
+
+    ``nox -s lint -- --fix`` lets ruff fix what it can and reformat (the pre-commit hook).
+    """
+    install_tools(session, "ruff", "pre-commit", "check-jsonschema")
+    if "--fix" in session.posargs:
+        session.run("ruff", "check", "--fix", ".")
+        session.run("ruff", "format", ".")
+    else:
+        session.run("ruff", "check", ".")
+        session.run("ruff", "format", "--check", ".")
+    session.run("pre-commit", "validate-config", str(ROOT / ".pre-commit-config.yaml"))
+    workflows = sorted(str(path) for path in (ROOT / ".github" / "workflows").glob("*.yml"))
+    # The workflow schema ships inside check-jsonschema: checked offline.
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
 
 
 @nox.session(python=PYTHONS[0])
