@@ -222,33 +222,61 @@ def _kit_output(*command: str) -> str:
     return subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
 
 
+def _docker_answers(*args: str) -> bool:
+    """Whether ``docker <args>`` succeeds (quietly, within a minute)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["docker", *args], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+#: The official images compose.yaml and the Dockerfile name, as the offline kit calls them.
+STANDINS = ["python3.12", "nginx", "postgres", "redis"]
+
+
+def docker_compose(session: nox.Session) -> tuple[list[str], bool]:
+    """Get a Docker engine ready; return the compose command and whether the kit started it.
+
+    A normal engine that can pull images (Docker Desktop, a CI runner) is used as it is. The
+    offline kit in $CONTAINERS_KIT (default ../shared/containers) is used when CONTAINERS_KIT is
+    set, when no engine answers, or when the engine cannot reach a registry: it starts a private
+    engine if needed and builds local stand-ins for the official images (STANDINS).
+    """
+    kit_asked = bool(os.environ.get("CONTAINERS_KIT"))
+    if not kit_asked and _docker_answers("info"):
+        if _docker_answers("pull", "--quiet", "redis:7"):
+            return ["docker", "compose"], False
+        session.log("the Docker engine cannot pull images: using the offline kit's stand-ins")
+    if not (CONTAINERS_KIT / "engine.sh").exists():
+        session.error(
+            "no Docker engine that can pull images, and no offline kit at "
+            f"{CONTAINERS_KIT}: start Docker, or set CONTAINERS_KIT"
+        )
+    start = _kit_output(str(CONTAINERS_KIT / "engine.sh"), "start")
+    session.env["DOCKER_HOST"] = start.rsplit("export DOCKER_HOST=", 1)[1].split()[0]
+    session.run(str(CONTAINERS_KIT / "standins.sh"), *STANDINS, external=True)
+    return _kit_output(str(CONTAINERS_KIT / "compose.sh")).split(), True
+
+
 @nox.session(python=PYTHONS[0])
 def containers(session: nox.Session) -> None:
     """Every image built, `docker compose up`, the smoke scenario, `docker compose down -v`.
 
-    Where no registry is reachable (CI), the kit in $CONTAINERS_KIT (default ../shared/containers)
-    provides the engine, local stand-ins for the official base images and the compose plugin;
-    compose.yaml and the Dockerfile stay standard. CONTAINERS_KEEP_ENGINE=1 leaves the engine
-    running afterwards; CONTAINERS_GATEWAY_PORT (default 8080) is the published port.
+    Uses the Docker engine at hand, or the offline kit where no registry is reachable (CI here;
+    see docker_compose()); compose.yaml and the Dockerfile stay standard. CONTAINERS_KEEP_ENGINE=1
+    leaves a kit engine running afterwards; CONTAINERS_GATEWAY_PORT (default 8080) is the
+    published port.
     """
-    if not (CONTAINERS_KIT / "engine.sh").exists():
-        session.error(f"no containers kit at {CONTAINERS_KIT}: set CONTAINERS_KIT")
     install_tools(session, "pytest", "httpx")
-    start = _kit_output(str(CONTAINERS_KIT / "engine.sh"), "start")
-    session.env["DOCKER_HOST"] = start.rsplit("export DOCKER_HOST=", 1)[1].split()[0]
     port = os.environ.get("CONTAINERS_GATEWAY_PORT", "8080")
     session.env["GATEWAY_PORT"] = port
+    docker, kit_engine = docker_compose(session)
     try:
-        session.run(
-            str(CONTAINERS_KIT / "standins.sh"),
-            "python3.12",
-            "nginx",
-            "postgres",
-            "redis",
-            external=True,
-        )
         compose = [
-            *_kit_output(str(CONTAINERS_KIT / "compose.sh")).split(),
+            *docker,
             "--project-name",
             "flask-services-ci",
             "--file",
@@ -302,7 +330,7 @@ def containers(session: nox.Session) -> None:
         finally:
             session.run(*compose, "down", "--volumes", "--remove-orphans", external=True)
     finally:
-        if not os.environ.get("CONTAINERS_KEEP_ENGINE"):
+        if kit_engine and not os.environ.get("CONTAINERS_KEEP_ENGINE"):
             session.run(str(CONTAINERS_KIT / "engine.sh"), "stop", external=True)
 
 
