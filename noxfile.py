@@ -177,6 +177,8 @@ def lock(session: nox.Session) -> None:
     no_emit = [arg for dist in local for arg in ("--no-emit-package", dist)]
     with session.chdir(ROOT):  # the .in files name local packages relative to the root
         session.run(*common, *no_emit, "requirements/constraints.in", "-o", str(CONSTRAINTS))
+        peers = ["bench/peers/requirements.in", "-o", "bench/peers/requirements.txt"]
+        session.run(*common, "--generate-hashes", "-c", str(CONSTRAINTS), *peers)
         for name in SERVICES:
             folder = f"services/{name}"
             session.run(
@@ -341,14 +343,20 @@ def containers(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Requests/s and latency of every endpoint and of the baselines, on the production stack.
 
-    deploy/native.py starts the stack as `nox -s smoke` does; bench/run.py seeds it, loads each
-    endpoint with wrk and writes reports/bench/ (table, JSON, PNG). Options after `--`:
-    --duration S, --connections N, --warmup S, --only case,case (docs/benchmarks.md).
+    deploy/native.py starts the stack as `nox -s smoke` does; bench/run.py seeds it, starts the
+    baselines, the peers (bench/peers/: FastAPI, Django REST framework) and the services under
+    uWSGI, loads each case with wrk (pinned to a core of its own) and writes reports/bench/
+    (table, JSON, PNG). Options after `--`: --duration S, --connections N, --warmup S,
+    --rounds N, --only case,case, --profile case (docs/benchmarks.md).
     """
     ensure_debian_package(session, "nginx", "nginx")
     ensure_debian_package(session, "wrk", "wrk")
     install_project(session, "server")
     install_tools(session, "matplotlib", "py-spy")
+    # The peers (FastAPI, Django REST framework) and uWSGI: pinned apart, installed only here.
+    session.install(
+        "-c", str(CONSTRAINTS), "-r", str(ROOT / "bench" / "peers" / "requirements.txt")
+    )
     # The rate limits stay in place (their Redis round trip is part of the cost); only their
     # budgets are raised, or wrk's thousands of requests would measure 429 answers.
     for name in ("API_RATE_LIMIT", "AUTH_LOGIN_RATE_LIMIT_IP"):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import base64
 import dataclasses
+import importlib.util
 import json
 import os
 import subprocess
@@ -39,10 +40,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench import profile, report, stack, wrk
+from bench import cpu, profile, report, stack, wrk
 from bench.wrk import Case, Result
 
 ROOT = stack.ROOT
+#: What the peers and the uWSGI cases need (bench/peers/requirements.txt).
+PEER_PACKAGES = ("fastapi", "sqlmodel", "uvicorn", "django", "rest_framework", "pyuwsgi")
 
 
 def setting(name: str, default: int) -> int:
@@ -112,42 +115,178 @@ def first_tag(base: str) -> str:
 
 
 def cases(base: str, baselines: dict[str, str], ids: dict[str, Any]) -> list[Case]:
-    """Every case of the run: the baselines first, then the services' endpoints."""
+    """Every case of the run: the baselines first, then the peers, then the services."""
     bare, raw, hooked = baselines["bare"], baselines["raw"], baselines["hooked"]
     bearer = {"Authorization": f"Bearer {ids['token']}"}
     project, create_project, task = ids["project"], ids["create_project"], ids["task"]
     task_query = "status=todo&page=2&per_page=10"
     new_task = json.dumps({"title": "Benchmark task", "priority": 2, "tags": ["bench"]})
     token_body = json.dumps({"username": ids["username"], "password": ids["password"]})
-    return [
-        Case("raw_wsgi_hello", "baseline", f"{raw}/", note="a WSGI callable"),
-        Case("flask_hello", "baseline", f"{bare}/", note="Flask, nothing added"),
-        Case("flask_hello_hooks", "baseline", f"{hooked}/", bare="flask_hello",
-             note="Flask + servicekit.init_service"),
-        Case("bare_task_list", "baseline", f"{bare}/api/bare/projects/{project}/tasks?{task_query}",
-             note="same SQL as api_task_list, jsonify"),
-        Case("bare_task_get", "baseline", f"{bare}/api/bare/tasks/{task}",
-             note="same SQL as api_task_get, jsonify"),
-        Case("bare_task_create", "baseline", f"{bare}/api/bare/projects/{create_project}/tasks",
-             method="POST", body=new_task, note="same INSERTs as api_task_create"),
-        Case("bare_blog_home", "baseline", f"{bare}/bare/home",
-             note="same SQL as blog_home, a template of the same shape"),
-        Case("blog_home", "blog", f"{base}/", bare="bare_blog_home"),
-        Case("blog_post", "blog", f"{base}/posts/{ids['post']}", bare="bare_blog_home"),
-        Case("blog_tag", "blog", f"{base}/tags/{ids['tag']}", bare="bare_blog_home"),
-        Case("blog_feed", "blog", f"{base}/feed.xml", bare="bare_blog_home"),
-        Case("api_task_list", "api", f"{base}/api/v1/projects/{project}/tasks?{task_query}",
-             headers=bearer, bare="bare_task_list"),
-        Case("api_task_get", "api", f"{base}/api/v1/tasks/{task}", headers=bearer,
-             bare="bare_task_get"),
-        Case("api_task_create", "api", f"{base}/api/v1/projects/{create_project}/tasks",
-             method="POST", body=new_task, headers=bearer, bare="bare_task_create"),
-        Case("auth_login_page", "auth", f"{base}/auth/login", bare="flask_hello"),
-        Case("auth_jwks", "auth", f"{base}/auth/.well-known/jwks.json", bare="flask_hello"),
-        Case("auth_token_issue", "auth", f"{base}/auth/api/token", method="POST",
-             body=token_body, connections=setting("BENCH_TOKEN_CONNECTIONS", 4),
-             note="argon2id bound: fewer connections, reported on its own"),
-    ]  # fmt: skip
+    found = [
+        Case("raw_wsgi_hello", "baseline", f"{raw}/", note="a WSGI callable", server="raw"),
+        Case("flask_hello", "baseline", f"{bare}/", note="Flask, nothing added", server="bare"),
+        Case(
+            "flask_hello_hooks",
+            "baseline",
+            f"{hooked}/",
+            bare="flask_hello",
+            note="Flask + servicekit.init_service",
+            server="hooked",
+        ),
+        Case(
+            "bare_task_list",
+            "baseline",
+            f"{bare}/api/bare/projects/{project}/tasks?{task_query}",
+            note="same SQL as api_task_list, jsonify",
+            server="bare",
+        ),
+        Case(
+            "bare_task_get",
+            "baseline",
+            f"{bare}/api/bare/tasks/{task}",
+            note="same SQL as api_task_get, jsonify",
+            server="bare",
+        ),
+        Case(
+            "bare_task_create",
+            "baseline",
+            f"{bare}/api/bare/projects/{create_project}/tasks",
+            method="POST",
+            body=new_task,
+            note="same INSERTs as api_task_create",
+            server="bare",
+        ),
+        Case(
+            "bare_blog_home",
+            "baseline",
+            f"{bare}/bare/home",
+            note="same SQL as blog_home, a template of the same shape",
+            server="bare",
+        ),
+    ]
+    if "fastapi" in baselines:
+        fastapi, drf = baselines["fastapi"], baselines["drf"]
+        peer_query = "status=todo&skip=10&limit=10"  # the template's paging: page 2 of 10
+        found += [
+            Case(
+                "fastapi_hello",
+                "peer",
+                f"{fastapi}/",
+                bare="flask_hello",
+                server="fastapi",
+                note="FastAPI under uvicorn workers",
+            ),
+            Case(
+                "fastapi_task_list",
+                "peer",
+                f"{fastapi}/api/projects/{project}/tasks?{peer_query}",
+                bare="bare_task_list",
+                server="fastapi",
+                note="the FastAPI template's way, no token check",
+            ),
+            Case(
+                "fastapi_task_list_jwt",
+                "peer",
+                f"{fastapi}/api/secure/projects/{project}/tasks?{peer_query}",
+                headers=bearer,
+                bare="bare_task_list",
+                server="fastapi",
+                note="the same with an EdDSA JWT",
+            ),
+            Case(
+                "drf_task_list",
+                "peer",
+                f"{drf}/api/projects/{project}/tasks?{task_query}",
+                bare="bare_task_list",
+                server="drf",
+                note="Django REST framework under gunicorn gthread, no token check",
+            ),
+            Case(
+                "drf_task_list_jwt",
+                "peer",
+                f"{drf}/api/secure/projects/{project}/tasks?{task_query}",
+                headers=bearer,
+                bare="bare_task_list",
+                server="drf",
+                note="the same with an EdDSA JWT",
+            ),
+        ]
+    found += [
+        Case("blog_home", "blog", f"{base}/", bare="bare_blog_home", server="blog"),
+        Case(
+            "blog_post", "blog", f"{base}/posts/{ids['post']}", bare="bare_blog_home", server="blog"
+        ),
+        Case("blog_tag", "blog", f"{base}/tags/{ids['tag']}", bare="bare_blog_home", server="blog"),
+        Case("blog_feed", "blog", f"{base}/feed.xml", bare="bare_blog_home", server="blog"),
+        Case(
+            "api_task_list",
+            "api",
+            f"{base}/api/v1/projects/{project}/tasks?{task_query}",
+            headers=bearer,
+            bare="bare_task_list",
+            server="api",
+        ),
+        Case(
+            "api_task_get",
+            "api",
+            f"{base}/api/v1/tasks/{task}",
+            headers=bearer,
+            bare="bare_task_get",
+            server="api",
+        ),
+        Case(
+            "api_task_create",
+            "api",
+            f"{base}/api/v1/projects/{create_project}/tasks",
+            method="POST",
+            body=new_task,
+            headers=bearer,
+            bare="bare_task_create",
+            server="api",
+        ),
+    ]
+    if "api_uwsgi" in baselines:
+        api_uwsgi, blog_uwsgi = baselines["api_uwsgi"], baselines["blog_uwsgi"]
+        found += [
+            Case(
+                "blog_home_uwsgi",
+                "blog",
+                f"{blog_uwsgi}/",
+                bare="bare_blog_home",
+                server="blog_uwsgi",
+                note="the blog under uWSGI (deploy/uwsgi.ini)",
+            ),
+            Case(
+                "api_task_list_uwsgi",
+                "api",
+                f"{api_uwsgi}/api/v1/projects/{project}/tasks?{task_query}",
+                headers=bearer,
+                bare="bare_task_list",
+                server="api_uwsgi",
+                note="the api under uWSGI (deploy/uwsgi.ini)",
+            ),
+        ]
+    found += [
+        Case("auth_login_page", "auth", f"{base}/auth/login", bare="flask_hello", server="auth"),
+        Case(
+            "auth_jwks",
+            "auth",
+            f"{base}/auth/.well-known/jwks.json",
+            bare="flask_hello",
+            server="auth",
+        ),
+        Case(
+            "auth_token_issue",
+            "auth",
+            f"{base}/auth/api/token",
+            method="POST",
+            body=token_body,
+            connections=setting("BENCH_TOKEN_CONNECTIONS", 4),
+            server="auth",
+            note="argon2id bound: fewer connections, reported on its own",
+        ),
+    ]
+    return found  # fmt: skip
 
 
 def check(case: Case) -> None:
@@ -220,11 +359,16 @@ def run_order(cases: list[Case]) -> list[Case]:
     return order + [case for case in cases if case not in order]
 
 
-def measure(case: Case, seconds: int, warmup: int, connections: int, threads: int) -> Result:
-    """Warm up, load ``case``, then measure its latency alone (one connection)."""
+def measure(
+    case: Case, seconds: int, warmup: int, connections: int, threads: int, server: int
+) -> Result:
+    """Warm up, load ``case`` while counting ``server``'s CPU, then measure its latency alone
+    (one connection)."""
     if warmup:
         wrk.run(case, seconds=warmup, connections=connections, threads=threads)
+    cpu_before = cpu.tree_cpu_seconds(server)
     result = wrk.run(case, seconds=seconds, connections=connections, threads=threads)
+    spent = cpu.tree_cpu_seconds(server) - cpu_before
     # At 32 connections p50 is mostly queueing; one connection shows a request's own time.
     alone = wrk.run(case, seconds=max(1, seconds // 3), connections=1)
     return dataclasses.replace(
@@ -232,23 +376,40 @@ def measure(case: Case, seconds: int, warmup: int, connections: int, threads: in
         p50_alone_ms=alone.p50_ms,
         errors=result.errors + alone.errors,
         error_detail={k: v + alone.error_detail[k] for k, v in result.error_detail.items()},
+        cpu_us_per_request=round(spent / result.requests * 1e6, 1) if result.requests else None,
     )
 
 
-def median(results: list[Result]) -> Result:
-    """The round with the median throughput; errors of every round count."""
-    chosen = sorted(results, key=lambda r: r.requests_per_second)[(len(results) - 1) // 2]
-    errors = {k: sum(r.error_detail[k] for r in results) for k in chosen.error_detail}
-    return dataclasses.replace(chosen, errors=sum(errors.values()), error_detail=errors)
-
-
 def server_pid(case: Case, baselines: stack.BaselineStack) -> int:
-    """The gunicorn master serving ``case``."""
-    if case.group != "baseline":
-        pids = dict(item.split("=", 1) for item in os.environ["SMOKE_GUNICORN_PIDS"].split(","))
-        return int(pids[case.group])
-    names = {"raw_wsgi_hello": "raw", "flask_hello_hooks": "hooked"}
-    return baselines.pid(names.get(case.name, "bare"))
+    """The master process of the server serving ``case`` (a service's gunicorn, a baseline)."""
+    pids = dict(item.split("=", 1) for item in os.environ["SMOKE_GUNICORN_PIDS"].split(","))
+    if case.server in pids:
+        return int(pids[case.server])
+    return baselines.pid(case.server)
+
+
+def pin_servers(baselines: stack.BaselineStack) -> str:
+    """Keep wrk (started by this process) and the servers on different cores, if there are two.
+
+    The servers are everything deploy/native.py started (our parent: gunicorns, nginx) and the
+    baselines with their gateways; this process, and so every wrk it starts, goes to the last
+    core. BENCH_NO_PIN=1 leaves every process where the kernel puts it.
+    """
+    split = cpu.split_cores()
+    if split is None or os.environ.get("BENCH_NO_PIN"):
+        return ""
+    servers, load = split
+    children = cpu.children_map()
+    ours = set(cpu.descendants(os.getpid(), children))
+    native = [pid for pid in cpu.descendants(os.getppid(), children) if pid not in ours]
+    started = [
+        pid
+        for process in baselines.processes.processes.values()
+        for pid in cpu.descendants(process.pid, children)
+    ]
+    os.sched_setaffinity(0, load)
+    cpu.pin([*native, *started], servers)
+    return f"servers on cores {sorted(servers)}, wrk on {sorted(load)}"
 
 
 def sample(
@@ -288,29 +449,43 @@ def main(argv: list[str]) -> int:
     databases = {
         "BENCH_API_DATABASE_URL": environs["api"]["API_DATABASE_URL"],
         "BENCH_BLOG_DATABASE_URL": environs["blog"]["BLOG_DATABASE_URL"],
+        # The peers' token check reads auth's public keys where the api does.
+        "BENCH_JWKS_URL": environs["api"]["API_AUTH_JWKS_URL"],
     }
-    items = stack.baselines(setting("BENCH_BASELINE_PORT", 29101))
-    results: list[Result] = []
+    # The peers and uWSGI join where their packages are installed (nox -s bench installs them).
+    peers = all(importlib.util.find_spec(name) for name in PEER_PACKAGES)
+    items = stack.baselines(setting("BENCH_BASELINE_PORT", 29101), environs if peers else None)
+    cores = len(os.sched_getaffinity(0))
     with (
         tempfile.TemporaryDirectory(prefix="bench-") as workdir,
         stack.running(Path(workdir), items, databases) as baselines,
     ):
+        pinning = pin_servers(baselines)
         urls = {item.name: item.url for item in baselines.items}
         selected = [c for c in cases(base, urls, ids) if not only or c.name in only]
         for case in selected:
-            check(case)
+            try:
+                check(case)
+            except RuntimeError:
+                if case.server in baselines.processes.processes:  # the server's own log
+                    log(f"last lines of {case.server}:\n{baselines.processes.tail(case.server)}")
+                raise
         log(f"{len(selected)} cases, {seconds}s each after {warmup}s of warm-up, "
             f"{connections} connections")  # fmt: skip
         order = run_order(selected)
         runs: dict[str, list[Result]] = {case.name: [] for case in selected}
+        # Rounds interleave (every case once, then again): a ratio compares moments close in
+        # time, and a disturbance hits one round of every case rather than every round of one.
         for round_number in range(1, rounds + 1):
             for case in order:
-                result = measure(case, seconds, warmup, case.connections or connections, threads)
+                server = server_pid(case, baselines)
+                count = case.connections or connections
+                result = measure(case, seconds, warmup, count, threads, server)
                 log(f"round {round_number}, {case.name}: {result.requests_per_second:.0f} req/s, "
+                    f"{result.cpu_us_per_request or 0:.0f} us CPU/request, "
                     f"p99 {result.p99_ms:.1f} ms, {result.errors} errors")  # fmt: skip
                 runs[case.name].append(result)
         for case in order:
-            results.append(median(runs[case.name]))
             if case.name in profiled:
                 pid = server_pid(case, baselines)
                 count = case.connections or connections
@@ -324,10 +499,12 @@ def main(argv: list[str]) -> int:
         "rounds": rounds,
         "workers": 2,
         "threads": int(os.environ.get("GUNICORN_THREADS") or 4),
-        "cores": len(os.sched_getaffinity(0)),
+        "cores": cores,
+        "pinning": pinning,
+        "peers": peers,
         "elapsed_s": round(time.monotonic() - started, 1),
     }
-    summary = report.build(selected, results, settings)
+    summary = report.build(selected, runs, settings)
     summary["profiles"] = profiles
     report.write(summary, out)
     print(report.table(summary))

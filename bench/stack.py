@@ -18,9 +18,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
@@ -28,6 +28,7 @@ from typing import Any, cast
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
+UWSGI_INI = DEPLOY / "uwsgi.ini"
 
 
 def load_native() -> ModuleType:
@@ -42,12 +43,19 @@ def load_native() -> ModuleType:
 
 @dataclass(frozen=True)
 class Baseline:
-    """One baseline app: its gunicorn app spec and its ports (gunicorn, gateway)."""
+    """One baseline app: its server, app spec, ports (server, gateway) and environment."""
 
     name: str
     app: str
     port: int
     gateway_port: int
+    #: "gunicorn" (deploy/gunicorn.conf.py), "uvicorn" (the FastAPI peer) or "uwsgi"
+    #: (deploy/uwsgi.ini)
+    server: str = "gunicorn"
+    #: What answers 200 once the app is up, through its gateway.
+    ready_path: str = "/"
+    #: Environment for the server on top of the baselines' own (a service's, for uWSGI).
+    env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -55,16 +63,30 @@ class Baseline:
         return f"http://127.0.0.1:{self.gateway_port}"
 
 
-def baselines(first_port: int) -> list[Baseline]:
-    """The three baseline processes on ``first_port``, +1, +2 (gateways: +10, +11, +12)."""
-    apps = [
-        ("raw", "bench.baselines:raw_app"),
-        ("bare", "bench.baselines:create_bare_app()"),
-        ("hooked", "bench.baselines:create_hooked_app()"),
+def baselines(
+    first_port: int, service_environs: Mapping[str, Mapping[str, str]] | None = None
+) -> list[Baseline]:
+    """The baseline processes on ``first_port``, +1, ... (their gateways: +10, +11, ...).
+
+    With ``service_environs`` (each service's environment, from its running gunicorn) the peers
+    and the uWSGI-served services join: they read the same seeded databases.
+    """
+    apps: list[tuple[str, str, str, str, Mapping[str, str]]] = [
+        ("raw", "bench.baselines:raw_app", "gunicorn", "/", {}),
+        ("bare", "bench.baselines:create_bare_app()", "gunicorn", "/", {}),
+        ("hooked", "bench.baselines:create_hooked_app()", "gunicorn", "/", {}),
     ]
+    if service_environs is not None:
+        api, blog = service_environs["api"], service_environs["blog"]
+        apps += [
+            ("fastapi", "bench.peers.fastapi_app:app", "uvicorn", "/", {}),
+            ("drf", "bench.peers.drf.wsgi:application", "gunicorn", "/", {}),
+            ("api_uwsgi", "api_service:create_app()", "uwsgi", "/api/healthz", api),
+            ("blog_uwsgi", "blog_service:create_app()", "uwsgi", "/healthz", blog),
+        ]
     return [
-        Baseline(name, app, first_port + i, first_port + 10 + i)
-        for i, (name, app) in enumerate(apps)
+        Baseline(name, app, first_port + i, first_port + 10 + i, server, ready, dict(env))
+        for i, (name, app, server, ready, env) in enumerate(apps)
     ]
 
 
@@ -94,7 +116,7 @@ class BaselineStack:
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> None:
         self.processes.start(name, command, env)
 
-    def _gunicorn_env(self, item: Baseline) -> dict[str, str]:
+    def _env(self, item: Baseline) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self.extra_env)
         env.update(
@@ -113,42 +135,52 @@ class BaselineStack:
             }
         )
         env.pop("APP_MODULE", None)
+        env.update(item.env)
+        # A service's environment names its own gunicorn bind: this server's port wins.
+        env.update(
+            {
+                "GUNICORN_BIND": f"127.0.0.1:{item.port}",
+                "UWSGI_HTTP_SOCKET": f"127.0.0.1:{item.port}",
+                "UWSGI_MODULE": item.app,
+                "WEB_CONCURRENCY": "2",
+            }
+        )
         return env
 
+    def _command(self, item: Baseline) -> list[str]:
+        if item.server == "uvicorn":
+            # As the FastAPI template serves its app (`fastapi run --workers N` is uvicorn).
+            return [
+                sys.executable, "-m", "uvicorn", item.app, "--host", "127.0.0.1",
+                "--port", str(item.port), "--workers", "2", "--proxy-headers",
+                "--forwarded-allow-ips", "127.0.0.1",
+            ]  # fmt: skip
+        if item.server == "uwsgi":
+            uwsgi = shutil.which("uwsgi", path=str(Path(sys.executable).parent)) or "uwsgi"
+            return [uwsgi, "--ini", str(UWSGI_INI)]
+        return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), item.app]
+
     def _gateway(self, item: Baseline) -> list[str]:
-        native = self.native
-        envsubst = cast(Callable[[str, dict[str, str]], str], native.envsubst)
-        main_conf = cast(Callable[[Path, Path], str], native.nginx_main_conf)
-        resolvers = cast(Callable[[], str], native.local_resolvers)
+        """An nginx rendered by native.py itself, every service's upstream pointing at ``item``."""
         folder = self.workdir / f"gateway-{item.name}"
         folder.mkdir()
-        upstream = f"127.0.0.1:{item.port}"
-        variables = {
-            "NGINX_LISTEN": f"127.0.0.1:{item.gateway_port}",
-            "NGINX_LOCAL_RESOLVERS": resolvers(),
-            "MAX_CONTENT_LENGTH": str(native.MAX_CONTENT_LENGTH),
-            "BLOG_UPSTREAM": upstream,
-            "AUTH_UPSTREAM": upstream,
-            "API_UPSTREAM": upstream,
-        }
-        site = folder / "gateway.conf"
-        site.write_text(envsubst(cast(Path, native.TEMPLATE).read_text(), variables))
-        main = folder / "nginx.conf"
-        main.write_text(main_conf(folder, site))
+        ports = {"gateway": item.gateway_port, "auth": item.port, "blog": item.port}
+        ports["api"] = item.port
+        gateway: Any = self.native.Stack(folder, ports, "", "")
+        main = cast(Path, gateway.render_nginx())
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         return [nginx, "-c", str(main), "-p", str(folder), "-g", "daemon off;"]
 
     def start(self) -> None:
         (self.workdir / "instance").mkdir(exist_ok=True)
         for item in self.items:
-            gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), item.app]
-            self._start(item.name, gunicorn, self._gunicorn_env(item))
+            self._start(item.name, self._command(item), self._env(item))
             self._start(f"gateway-{item.name}", self._gateway(item), dict(os.environ))
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        pending = {item.name: item.url + "/" for item in self.items}
+        pending = {item.name: item.url + item.ready_path for item in self.items}
         while pending:
             for name, process in self.processes.processes.items():
                 if process.poll() is not None:

@@ -28,6 +28,9 @@ class Case:
     #: The baseline case this one is divided by (besides the Flask hello-world).
     bare: str | None = None
     note: str = ""
+    #: The server process tree whose CPU this case costs: a service ("blog", "api", "auth") or
+    #: a baseline of bench/stack.py ("bare", "fastapi", ...).
+    server: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Result:
     error_detail: dict[str, int]
     #: p50 with a single connection: the latency of one request without queueing.
     p50_alone_ms: float | None = None
+    #: CPU time the server's processes spent per request during the measured run (µs).
+    cpu_us_per_request: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The result as JSON-ready data."""

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from werkzeug.test import Client
 
-from bench import baselines, profile, report
-from bench.run import median, run_order
+from bench import baselines, cpu, profile, report
+from bench.run import cases, run_order
 from bench.wrk import Case, Result
 
 
-def result(name: str, rps: float, p50: float = 10.0, p99: float = 20.0, errors: int = 0) -> Result:
+def result(
+    name: str,
+    rps: float,
+    p50: float = 10.0,
+    p99: float = 20.0,
+    errors: int = 0,
+    cpu_us: float | None = None,
+) -> Result:
     detail = {"connect": 0, "read": 0, "write": 0, "status": errors, "timeout": 0}
     return Result(
         case=name,
@@ -28,14 +38,16 @@ def result(name: str, rps: float, p50: float = 10.0, p99: float = 20.0, errors: 
         max_ms=p99,
         errors=errors,
         error_detail=detail,
+        cpu_us_per_request=cpu_us,
     )
 
 
 CASES = [
-    Case("flask_hello", "baseline", "http://x/"),
-    Case("flask_hello_hooks", "baseline", "http://y/", bare="flask_hello"),
-    Case("bare_task_list", "baseline", "http://x/bare"),
-    Case("api_task_list", "api", "http://z/list", bare="bare_task_list"),
+    Case("flask_hello", "baseline", "http://x/", server="bare"),
+    Case("flask_hello_hooks", "baseline", "http://y/", bare="flask_hello", server="hooked"),
+    Case("bare_task_list", "baseline", "http://x/bare", server="bare"),
+    Case("fastapi_task_list_jwt", "peer", "http://p/list", bare="bare_task_list"),
+    Case("api_task_list", "api", "http://z/list", bare="bare_task_list", server="api"),
 ]
 SETTINGS: dict[str, object] = {
     "duration_s": 5,
@@ -47,45 +59,83 @@ SETTINGS: dict[str, object] = {
 SETTINGS |= {"cores": 2, "elapsed_s": 60.0, "rounds": 1}
 
 
+def one_round(**rounds: Result) -> dict[str, list[Result]]:
+    return {name: [found] for name, found in rounds.items()}
+
+
 def verdicts(summary: dict[str, object]) -> dict[str, bool]:
     targets = summary["targets"]
     assert isinstance(targets, list)
-    return {target["target"].split(" ")[0]: target["passed"] for target in targets}
+    return {" ".join(target["target"].split(" ")[:2]): target["passed"] for target in targets}
 
 
 def test_targets_pass_within_the_limits() -> None:
-    results = [
-        result("flask_hello", 1000),
-        result("flask_hello_hooks", 860),
-        result("bare_task_list", 300),
-        result("api_task_list", 210, p50=10, p99=50),
-    ]
-    summary = report.build(CASES, results, SETTINGS)
-    assert verdicts(summary) == {"shared": True, "api_task_list": True, "no": True, "p99": True}
+    runs = one_round(
+        flask_hello=result("flask_hello", 1000, cpu_us=100),
+        flask_hello_hooks=result("flask_hello_hooks", 900, cpu_us=110),
+        bare_task_list=result("bare_task_list", 300, cpu_us=400),
+        fastapi_task_list_jwt=result("fastapi_task_list_jwt", 140, cpu_us=750),
+        api_task_list=result("api_task_list", 210, p50=10, p99=30, cpu_us=500),
+    )
+    summary = report.build(CASES, runs, SETTINGS)
+    assert verdicts(summary) == {
+        "shared hooks": True,
+        "api_task_list >=": True,
+        "no endpoint": True,
+        "p99 <=": True,
+    }
     rows = {row["case"]: row for row in summary["results"]}
     assert rows["api_task_list"]["ratio_to_bare"] == 0.7
+    assert rows["api_task_list"]["cpu_ratio_to_bare"]["median"] == 0.8
     assert rows["api_task_list"]["ratio_to_flask_hello"] == 0.21
-    assert "PASS  shared hooks cost" in report.table(summary)
+    assert "PASS  shared hooks cost <= 10%" in report.table(summary)
+    assert "PASS  api_task_list >= 1.5x fastapi_task_list_jwt in CPU per request" in (
+        report.table(summary)
+    )
 
 
 def test_targets_miss_past_the_limits() -> None:
-    results = [
-        result("flask_hello", 1000),
-        result("flask_hello_hooks", 840),
-        result("bare_task_list", 300),
-        result("api_task_list", 200, p50=10, p99=51, errors=3),
-    ]
-    summary = report.build(CASES, results, SETTINGS)
-    assert verdicts(summary) == {"shared": False, "api_task_list": False, "no": False, "p99": False}
+    runs = one_round(
+        flask_hello=result("flask_hello", 1000, cpu_us=100),
+        flask_hello_hooks=result("flask_hello_hooks", 900, cpu_us=111),
+        bare_task_list=result("bare_task_list", 300, cpu_us=400),
+        fastapi_task_list_jwt=result("fastapi_task_list_jwt", 150, cpu_us=740),
+        api_task_list=result("api_task_list", 200, p50=10, p99=31, errors=3, cpu_us=505),
+    )
+    summary = report.build(CASES, runs, SETTINGS)
+    assert not any(verdicts(summary).values())
     table = report.table(summary)
     assert "MISS  no endpoint has errors: api_task_list" in table
-    assert "api_task_list 5.1x" in table
+    assert "api_task_list 3.1x" in table
+
+
+def test_ratios_are_taken_round_by_round_and_reported_with_their_range() -> None:
+    runs = {
+        "bare_task_list": [result("bare_task_list", 300, cpu_us=400) for _ in range(3)],
+        "api_task_list": [
+            result("api_task_list", 200, cpu_us=cpu) for cpu in (500.0, 400.0, 800.0)
+        ],
+    }
+    summary = report.build(CASES, runs, SETTINGS | {"rounds": 3})
+    target = next(t for t in summary["targets"] if t["target"].startswith("api_task_list"))
+    assert target["value"] == "0.80 (0.50-1.00)"
+    assert target["passed"]
+
+
+def test_a_target_without_cpu_figures_is_not_passed() -> None:
+    runs = one_round(
+        bare_task_list=result("bare_task_list", 300),
+        api_task_list=result("api_task_list", 300),
+    )
+    summary = report.build(CASES, runs, SETTINGS)
+    target = next(t for t in summary["targets"] if t["target"].startswith("api_task_list"))
+    assert target == target | {"value": "not measured", "passed": False}
 
 
 def test_the_report_is_written_as_json_and_a_chart(tmp_path: Path) -> None:
     # matplotlib comes with the bench session (and requirements/dev.in), not with `nox -s tests`.
     pytest.importorskip("matplotlib")
-    summary = report.build(CASES, [result(case.name, 100) for case in CASES], SETTINGS)
+    summary = report.build(CASES, {case.name: [result(case.name, 100)] for case in CASES}, SETTINGS)
     paths = report.write(summary, tmp_path)
     assert json.loads((tmp_path / "latest.json").read_text())["results"][0]["case"] == "flask_hello"
     assert paths["png"].read_bytes().startswith(b"\x89PNG")
@@ -94,14 +144,54 @@ def test_the_report_is_written_as_json_and_a_chart(tmp_path: Path) -> None:
 
 def test_each_bare_equivalent_runs_right_before_its_endpoints() -> None:
     names = [case.name for case in run_order(CASES)]
-    assert names == ["flask_hello", "flask_hello_hooks", "bare_task_list", "api_task_list"]
+    assert names == [
+        "flask_hello",
+        "flask_hello_hooks",
+        "bare_task_list",
+        "fastapi_task_list_jwt",
+        "api_task_list",
+    ]
 
 
-def test_the_median_round_is_kept_and_every_rounds_errors_count() -> None:
-    rounds = [result("a", 300), result("a", 100, errors=2), result("a", 200)]
-    kept = median(rounds)
+def test_the_median_round_is_kept_with_the_median_cpu_and_every_rounds_errors() -> None:
+    rounds = [
+        result("a", 300, cpu_us=90),
+        result("a", 100, errors=2, cpu_us=300),
+        result("a", 200, cpu_us=100),
+    ]
+    kept = report.median_round(rounds)
     assert kept.requests_per_second == 200
     assert kept.errors == 2
+    assert kept.cpu_us_per_request == 100
+
+
+def test_a_process_trees_cpu_counts_its_reaped_children() -> None:
+    before = cpu.tree_cpu_seconds(os.getpid())
+    busy = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", busy], check=True)
+    assert cpu.tree_cpu_seconds(os.getpid()) - before >= 0.25
+
+
+def test_descendants_include_live_children() -> None:
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"]) as child:
+        try:
+            assert child.pid in cpu.descendants(os.getpid())
+        finally:
+            child.kill()
+
+
+def test_every_case_names_its_server_and_peers_join_only_when_started() -> None:
+    ids = {
+        "token": "t", "project": 1, "create_project": 2, "task": 3, "username": "u",
+        "password": "p", "post": "post-1", "tag": "flask",
+    }  # fmt: skip
+    urls = {"raw": "http://r", "bare": "http://b", "hooked": "http://h"}
+    without = cases("http://gw", urls, ids)
+    assert all(case.server for case in without)
+    assert not [case for case in without if case.group == "peer"]
+    urls |= {name: f"http://{name}" for name in ("fastapi", "drf", "api_uwsgi", "blog_uwsgi")}
+    names = {case.name for case in cases("http://gw", urls, ids)}
+    assert {"fastapi_task_list_jwt", "drf_task_list_jwt", "api_task_list_uwsgi"} <= names
 
 
 def test_profile_samples_go_to_the_innermost_known_library(tmp_path: Path) -> None:
