@@ -22,6 +22,14 @@ def test_not_found_is_problem_json_for_a_json_service(make_app: AppFactory) -> N
     assert body["request_id"] == response.headers["X-Request-ID"]
 
 
+def test_a_problem_names_the_url_with_the_prefix_the_app_is_mounted_at(
+    make_app: AppFactory,
+) -> None:
+    client = make_app("problem").test_client()
+    response = client.get("/nowhere", base_url="http://localhost/api")
+    assert response.get_json()["instance"] == "/api/nowhere"
+
+
 def test_method_not_allowed_keeps_allow(make_app: AppFactory) -> None:
     response = make_app("problem").test_client().delete("/hello")
     assert response.status_code == 405

@@ -89,3 +89,20 @@ def test_the_jwks_the_verifiers_use_is_published_by_auth(system: System) -> None
     keys = system.browser().get("/auth/.well-known/jwks.json").get_json()["keys"]
     assert keys
     assert all(key["kty"] == "OKP" and "d" not in key for key in keys)
+
+
+@pytest.mark.parametrize("path", ["/api", "/api/"])
+def test_the_api_root_points_to_its_documentation(system: System, path: str) -> None:
+    response = system.browser().get(path, follow_redirects=True)
+    assert response.status_code == 200
+    index = response.get_json()
+    assert index["documentation"] == "/api/docs"
+    assert index["openapi"] == "/api/openapi.json"
+    for link in (index["documentation"], index["openapi"], index["health"]):
+        assert system.browser().get(link).status_code == 200
+
+
+def test_a_problem_names_the_url_with_its_mount_prefix(system: System) -> None:
+    response = system.browser().get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["instance"] == "/api/v1/nothing-here"

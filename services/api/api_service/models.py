@@ -21,8 +21,10 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    inspect,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api_service.extensions import db
@@ -31,6 +33,13 @@ from api_service.extensions import db
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def created_at_of_the_row(context: DefaultExecutionContext) -> datetime:
+    """``updated_at`` of a new row: its ``created_at``, so a new object was never "updated"
+    before it was created (two calls of utcnow() would differ by microseconds)."""
+    created: datetime = context.get_current_parameters()["created_at"]
+    return created
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -78,7 +87,9 @@ class Project(db.Model):  # type: ignore[name-defined,misc]
     description: Mapped[str] = mapped_column(Text, default="")
     archived: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=created_at_of_the_row, onupdate=utcnow
+    )
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     tasks: Mapped[list[Task]] = relationship(
@@ -114,7 +125,9 @@ class Task(db.Model):  # type: ignore[name-defined,misc]
     priority: Mapped[int] = mapped_column(Integer, default=3)
     due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=created_at_of_the_row, onupdate=utcnow
+    )
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     project: Mapped[Project] = relationship(back_populates="tasks")
@@ -137,9 +150,10 @@ class Task(db.Model):  # type: ignore[name-defined,misc]
         wanted = sorted(set(tags))
         kept = {row.tag: row for row in self.tag_rows if row.tag in wanted}
         self.tag_rows = [kept.get(tag) or TaskTag(tag=tag) for tag in wanted]
-        # Tag rows live in their own table; touching the task makes its version (and so its
-        # ETag) change when only the tags did.
-        self.updated_at = utcnow()
+        # Tag rows live in their own table; touching a stored task makes its version (and so
+        # its ETag) change when only the tags did. A new task gets both times when inserted.
+        if inspect(self).persistent:
+            self.updated_at = utcnow()
 
 
 class TaskTag(db.Model):  # type: ignore[name-defined,misc]

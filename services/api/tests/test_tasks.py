@@ -44,6 +44,13 @@ def test_create_a_task_with_every_field(alice: ApiClient) -> None:
     assert task["version"] == 1
 
 
+def test_a_new_task_was_not_updated_before_it_was_created(alice: ApiClient) -> None:
+    project = create_project(alice)
+    for tags in ([], ["garden"]):
+        task = create_task(alice, project["id"], tags=tags)
+        assert task["updated_at"] == task["created_at"]
+
+
 def test_defaults(alice: ApiClient) -> None:
     project = create_project(alice)
     task = create_task(alice, project["id"])

@@ -70,7 +70,9 @@ def problem_response(
     }
     if detail:
         body["detail"] = detail
-    body["instance"] = request.path
+    # The URL the client asked for, with the prefix the service is mounted at (/api/v1/...),
+    # like the Location headers url_for builds.
+    body["instance"] = request.script_root + request.path
     if "request_id" in g:
         body["request_id"] = g.request_id
     body.update(extensions)
