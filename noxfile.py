@@ -187,7 +187,9 @@ def lock(session: nox.Session) -> None:
             )  # fmt: skip
 
 
-@nox.session(python=PYTHONS[0])
+# Reused, never rebuilt: `nox -s dev -- auth create-admin` in a second terminal must not delete
+# the virtualenv a running `nox -s dev` is serving from. `--reuse-venv=never` rebuilds it.
+@nox.session(python=PYTHONS[0], reuse_venv=True)
 def dev(session: nox.Session) -> None:
     """The embedded default: the three services in one process on http://127.0.0.1:8000."""
     install_project(session)
