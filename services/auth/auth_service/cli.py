@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,9 +21,30 @@ from auth_service.signing import write_private_key
 @with_appcontext
 @click.option("--username", prompt=True)
 @click.option("--email", prompt=True)
-@click.password_option("--password", help="Prompted (twice, hidden) when not given.")
-def create_admin(username: str, email: str, password: str) -> None:
-    """Create a user with every role (the first admin of a new installation)."""
+@click.option(
+    "--password",
+    envvar="AUTH_ADMIN_PASSWORD",
+    show_envvar=True,
+    help="Prompted (twice, hidden) when neither given nor read from standard input. On the "
+    "command line it is visible to other users of the machine: prefer the variable.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def create_admin(username: str, email: str, password: str | None, password_stdin: bool) -> None:
+    """Create a user with every role (the first admin of a new installation).
+
+    Without a terminal (a script, `docker compose run -T`), give --username, --email and the
+    password in AUTH_ADMIN_PASSWORD or on standard input with --password-stdin:
+
+    \b
+        printf '%s\\n' "$PASSWORD" | flask create-admin --username ada --email ada@example.com \\
+            --password-stdin
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     email = email.strip().lower()
     problem = password_problem(password, username=username, email=email)
     if problem:

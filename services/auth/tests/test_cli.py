@@ -46,6 +46,30 @@ def test_create_admin_prompts(app: Flask) -> None:
     assert result.exit_code == 0, result.output
 
 
+def test_create_admin_reads_the_password_from_standard_input(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--username", "boss", "--email", "b@example.com", "--password-stdin"],
+        input=f"{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    login(app.test_client(), "boss")
+
+
+def test_create_admin_reads_the_password_from_the_environment(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--username", "boss", "--email", "b@example.com"],
+        env={"AUTH_ADMIN_PASSWORD": PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+    login(app.test_client(), "boss")
+
+
+def test_create_admin_says_how_to_run_without_a_terminal(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["create-admin", "--help"])
+    assert "--password-stdin" in result.output
+    assert "AUTH_ADMIN_PASSWORD" in result.output
+
+
 def test_create_admin_refuses_weak_passwords_and_duplicates(app: Flask, user: User) -> None:
     runner = app.test_cli_runner()
     weak = runner.invoke(
