@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
-    inspect,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -38,7 +37,8 @@ def utcnow() -> datetime:
 def created_at_of_the_row(context: DefaultExecutionContext) -> datetime:
     """``updated_at`` of a new row: its ``created_at``, so a new object was never "updated"
     before it was created (two calls of utcnow() would differ by microseconds)."""
-    created: datetime = context.get_current_parameters()["created_at"]
+    parameters = context.get_current_parameters()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    created: datetime = parameters["created_at"]
     return created
 
 
@@ -152,7 +152,7 @@ class Task(db.Model):  # type: ignore[name-defined,misc]
         self.tag_rows = [kept.get(tag) or TaskTag(tag=tag) for tag in wanted]
         # Tag rows live in their own table; touching a stored task makes its version (and so
         # its ETag) change when only the tags did. A new task gets both times when inserted.
-        if inspect(self).persistent:
+        if self.id is not None:  # stored already
             self.updated_at = utcnow()
 
 
