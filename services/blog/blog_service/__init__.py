@@ -38,7 +38,7 @@ def create_app(
     app = Flask(__name__, instance_path=instance_path_from_env("blog", environ))
     settings = Settings.from_env("blog", app.instance_path, environ)
     init_service(app, settings, error_style="html")
-    app.config.from_mapping(blog_config_from_env(app.instance_path, environ))
+    app.config.from_mapping(blog_config_from_env(environ))
     app.config.from_mapping(overrides or {})
     use_development_identity(app.config, app.instance_path, environ)
 

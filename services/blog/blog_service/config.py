@@ -8,23 +8,18 @@ README's table.
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
-from pathlib import Path
 from typing import Any
 
 from servicekit.devidentity import development_jwks_file
 from servicekit.settings import Env
 
 
-def blog_config_from_env(
-    instance_path: str, environ: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+def blog_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The blog's Flask configuration from the environment."""
     env = Env("blog", environ)
-    instance = Path(instance_path)
     config: dict[str, Any] = {
         "BLOG_TITLE": env.str("TITLE", "Flask services blog"),
         "BLOG_POSTS_PER_PAGE": env.int("POSTS_PER_PAGE", 10, minimum=1),
-        "BLOG_UPLOAD_FOLDER": env.str("UPLOAD_FOLDER", str(instance / "uploads")),
         "BLOG_MAX_IMAGE_BYTES": env.int("MAX_IMAGE_BYTES", 2 * 1024 * 1024, minimum=1024),
         "BLOG_MAX_IMAGE_PIXELS": env.int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         # Flask-Limiter syntax; applies to sending comments and new posts (POST only).

@@ -1,4 +1,4 @@
-"""The blog's data: posts, their tags and their comments.
+"""The blog's data: posts, their tags, their comments and their cover images.
 
 People are not stored here: the auth service owns users. A post or comment keeps the author's
 id and name as the identity token gave them.
@@ -10,7 +10,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, select
+from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Table, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from blog_service.extensions import db
@@ -68,6 +68,19 @@ class Tag(db.Model):  # type: ignore[name-defined,misc]
         return tags
 
 
+class StoredImage(db.Model):  # type: ignore[name-defined,misc]
+    """An image as the blog re-encoded it, named by the SHA-256 of its bytes (never changes)."""
+
+    __tablename__ = "images"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int]
+    #: Loaded only when asked for: checking who may see an image needs no bytes.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Post(db.Model):  # type: ignore[name-defined,misc]
     """A blog post. ``version`` makes a stale edit fail instead of overwriting a newer one."""
 
@@ -85,8 +98,10 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     published_at: Mapped[datetime | None]
     author_id: Mapped[str] = mapped_column(String(64), index=True)
     author_name: Mapped[str] = mapped_column(String(80))
-    #: File name (random, see uploads.py) of the cover image in the uploads folder.
-    cover_image: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: The cover image's SHA-256 (see images.py); several posts may share one image.
+    cover_sha256: Mapped[str | None] = mapped_column(
+        ForeignKey("images.sha256"), index=True, default=None
+    )
     cover_alt: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -38,7 +38,6 @@ def make_app(tmp_path: Path, signing_key: SigningKey, **overrides: object) -> Fl
         environ["BLOG_DATABASE_URL"] = database_url
     config = {
         "AUTH_JWKS": signing_key.jwks(),
-        "BLOG_UPLOAD_FOLDER": str(tmp_path / "uploads"),
         **overrides,
     }
     return create_app(config, environ=environ)

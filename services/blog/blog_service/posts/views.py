@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import re
 
 from flask import (
     Blueprint,
@@ -13,20 +13,21 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import undefer
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
 from blog_service.extensions import db, limiter
 from blog_service.forms import CommentForm, ConfirmForm, PostForm
+from blog_service.images import UploadError, delete_if_unused, read_upload, store_image
 from blog_service.markdown import render_markdown
-from blog_service.models import DRAFT, Post, Tag
+from blog_service.models import DRAFT, PUBLISHED, Post, StoredImage, Tag
 from blog_service.permissions import can_edit_post, can_see_post
 from blog_service.queries import (
     for_cards,
@@ -35,15 +36,6 @@ from blog_service.queries import (
     published_posts,
     search_criteria,
     with_comment_counts,
-)
-from blog_service.uploads import (
-    CONTENT_TYPES,
-    STORED_NAME,
-    PendingUpload,
-    UploadError,
-    delete_stored,
-    read_image,
-    write_pending,
 )
 from servicekit.identity import roles_required
 
@@ -58,10 +50,8 @@ CONFLICT_MESSAGE = (
 DATABASE_MESSAGE = (
     "The post could not be saved (a database error). Nothing was changed; please try again."
 )
-DISK_MESSAGE = (
-    "The image could not be stored (the server may be out of disk space). "
-    "Nothing was saved; please try again later."
-)
+#: What an image's name looks like (a hex SHA-256); anything else is not ours to serve.
+IMAGE_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 def _page_number() -> int:
@@ -150,10 +140,6 @@ def detail(slug: str) -> str:
     )
 
 
-def _upload_folder() -> Path:
-    return Path(current_app.config["BLOG_UPLOAD_FOLDER"])
-
-
 def _render_form(form: PostForm, post: Post | None, status: int) -> tuple[str, int]:
     return render_template("posts/form.html", form=form, post=post), status
 
@@ -169,39 +155,27 @@ def _conflict(form: PostForm, post: Post) -> tuple[str, int]:
     return _render_form(form, post, 409)
 
 
-def _write_cover(form: PostForm) -> PendingUpload | None:
-    """Check the uploaded cover image and write it to a temporary file (None: no new image).
-
-    Raises UploadError for a file we refuse, OSError when it cannot be written.
-    """
-    if not form.cover.data:
-        return None
-    config = current_app.config
-    data, extension = read_image(
-        form.cover.data, config["BLOG_MAX_IMAGE_BYTES"], config["BLOG_MAX_IMAGE_PIXELS"]
-    )
-    return write_pending(_upload_folder(), data, extension)
-
-
 def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
-    """Validate ``form`` and save it into ``post`` (a new post when None).
+    """Validate ``form`` and save it into ``post`` (a new post when None), in one commit.
 
-    Order for a cover image: temporary file, database commit, rename (see uploads.py).
+    A new cover image is written by the same commit as the post (see images.py): either both
+    are saved or neither is.
     """
     if not form.validate_on_submit():
         return _render_form(form, post, 422 if request.method == "POST" else 200)
     if post is not None and form.loaded_version() != post.version:
         return _conflict(form, post)
 
-    try:
-        pending = _write_cover(form)
-    except UploadError as error:
-        form.cover.errors = [str(error)]
-        return _render_form(form, post, 422)
-    except OSError:
-        log.exception("could not write an uploaded image")
-        form.form_errors.append(DISK_MESSAGE)
-        return _render_form(form, post, 507)
+    cover = None
+    if form.cover.data:
+        config = current_app.config
+        try:
+            cover = read_upload(
+                form.cover.data, config["BLOG_MAX_IMAGE_BYTES"], config["BLOG_MAX_IMAGE_PIXELS"]
+            )
+        except UploadError as error:
+            form.cover.errors = [str(error)]
+            return _render_form(form, post, 422)
 
     # Queries first, changes after: a query in between would flush half the changes and bump
     # the version twice.
@@ -213,7 +187,7 @@ def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
             author_id=current_user.id,
             author_name=current_user.name,
         )
-    old_cover = post.cover_image
+    old_cover = post.cover_sha256
     post.title = form.title.data or ""
     post.summary = form.summary.data or ""
     post.body = form.body.data or ""
@@ -221,39 +195,25 @@ def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
     post.tags = tags
     post.cover_alt = form.cover_alt.data or ""
     post.publish(bool(form.published.data))
-    if pending is not None:
-        post.cover_image = pending.name
+    if cover is not None:
+        post.cover_sha256 = store_image(cover)
     elif form.remove_cover.data:
-        post.cover_image = None
+        post.cover_sha256 = None
     db.session.add(post)
     try:
+        db.session.flush()
+        if old_cover != post.cover_sha256:
+            delete_if_unused(old_cover)
         db.session.commit()
     except StaleDataError:
         # Saved by someone else between our version check and our UPDATE.
         db.session.rollback()
-        if pending is not None:
-            pending.discard()
         return _conflict(form, post)
     except SQLAlchemyError:
         log.exception("could not save a post")
         db.session.rollback()
-        if pending is not None:
-            pending.discard()
         form.form_errors.append(DATABASE_MESSAGE)
         return _render_form(form, None if is_new else post, 503)
-    if pending is not None:
-        try:
-            pending.move_into_place()
-        except OSError:
-            # The row names a file we could not create: point it back at the old image.
-            log.exception("could not move an uploaded image into place")
-            pending.discard()
-            post.cover_image = old_cover
-            db.session.commit()
-            flash(DISK_MESSAGE, "error")
-            return redirect(url_for("posts.edit", slug=post.slug))
-    if old_cover != post.cover_image:
-        delete_stored(_upload_folder(), old_cover)
     flash("Post created." if is_new else "Post saved.", "success")
     return redirect(url_for("posts.detail", slug=post.slug))
 
@@ -283,34 +243,50 @@ def edit(slug: str) -> Response | tuple[str, int]:
 @bp.post("/posts/<slug>/delete")
 @roles_required("author")
 def delete(slug: str) -> Response:
-    """Delete a post, its comments (database cascade) and its cover image."""
+    """Delete a post, its comments (database cascade) and its cover image unless shared."""
     post = _editable_post(slug)
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form was incomplete; please try again.")
-    cover = post.cover_image
+    cover = post.cover_sha256
     db.session.delete(post)
+    db.session.flush()
+    delete_if_unused(cover)
     db.session.commit()
-    delete_stored(_upload_folder(), cover)
     flash("Post deleted.", "success")
     return redirect(url_for("posts.index"))
 
 
-@bp.get("/uploads/<name>")
-def upload(name: str) -> Response:
-    """A cover image, if its post is visible to the current user; cached for a year."""
-    if not STORED_NAME.fullmatch(name):
+@bp.get("/images/<sha256>")
+def image(sha256: str) -> Response:
+    """A cover image by the hash of its bytes, which never change: cached for a year.
+
+    An image is public when a published post uses it: then the answer depends on nothing but
+    the URL (the current user is not even looked at), and the gateway may keep it. An image
+    that only drafts use is served to those who may see one of the drafts, privately.
+    """
+    if not IMAGE_NAME.fullmatch(sha256):
         abort(404)
-    post = db.session.scalar(select(Post).where(Post.cover_image == name))
-    if post is None or not can_see_post(current_user, post):
+    users = select(Post).where(Post.cover_sha256 == sha256)
+    public = db.session.scalar(select(users.where(Post.status == PUBLISHED).exists()))
+    if not public and not any(
+        can_see_post(current_user, post) for post in db.session.scalars(users)
+    ):
         abort(404)
-    extension = name.rsplit(".", 1)[1]
-    response = send_from_directory(
-        _upload_folder(), name, mimetype=CONTENT_TYPES[extension], max_age=365 * 24 * 3600
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # A published image's name never changes (a new image gets a new name): safe to keep.
+    response = Response(mimetype=None)
+    # Strong: the tag is the hash of the exact bytes served.
+    response.set_etag(sha256)
+    response.cache_control.max_age = 365 * 24 * 3600
     response.cache_control.immutable = True
-    if not post.is_published:
-        response.cache_control.public = False
+    if public:
+        response.cache_control.public = True
+    else:
         response.cache_control.private = True
+    if request.if_none_match.contains(sha256):
+        response.status_code = 304  # the bytes are not even read
+        return response
+    stored = db.session.get(StoredImage, sha256, options=[undefer(StoredImage.data)])
+    if stored is None:  # deleted since the first query
+        abort(404)
+    response.set_data(stored.data)
+    response.mimetype = stored.media_type
     return response
