@@ -211,11 +211,14 @@ def smoke(session: nox.Session) -> None:
     gunicorn (deploy/gunicorn.conf.py) + nginx (the gateway template rendered for local
     addresses) + PostgreSQL and Redis from the environment; deploy/native.py starts and stops
     everything (SMOKE_DATABASE_URL, SMOKE_REDIS_URL and SMOKE_PORTS say where) and runs
-    tests/smoke/ over HTTP.
+    tests/smoke/ over HTTP, with two blog replicas (SMOKE_BLOG_REPLICAS).
     """
     ensure_debian_package(session, "nginx", "nginx")
     install_project(session, "server")
     install_tools(session, "pytest", "httpx")
+    # Two blog servers sharing only the databases: an upload written through one is read
+    # through the other (tests/smoke/test_images.py).
+    session.env["SMOKE_BLOG_REPLICAS"] = os.environ.get("SMOKE_BLOG_REPLICAS") or "2"
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *SMOKE_PYTEST, *session.posargs)
 
 

@@ -12,12 +12,18 @@ the nox session's virtualenv) and `nginx` on PATH.
     SMOKE_REDIS_URL      a Redis database that may be emptied (redis://127.0.0.1:6379/14)
     SMOKE_PORTS          auth,blog,api,gateway ports on 127.0.0.1 (18001,18002,18003,18080)
     SMOKE_SERVICES       the services to start (auth,blog,api); the others answer 502
+    SMOKE_BLOG_REPLICAS  how many blog servers to start (1): separate gunicorn masters on their
+                         own ports and instance folders, sharing only the databases and Redis;
+                         the gateway spreads requests over them (an nginx upstream group).
+                         Their ports follow the gateway's in SMOKE_PORTS, or the system picks.
     SMOKE_KEEP_LOGS      set: keep the work folder and its logs even when all went well
 
 Every run creates its own databases (smoke_<random>_<service>) and drops them at the end; the
 Redis database is emptied before and after. The command gets SMOKE_BASE_URL (the gateway),
-SMOKE_LOG_DIR (one log file per process), SMOKE_GUNICORN_PIDS (service=master pid, ...) and
-SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created with auth's create-admin).
+SMOKE_LOG_DIR (one log file per process), SMOKE_GUNICORN_PIDS (service=master pid, ...; extra
+blog replicas are blog-2, blog-3...), SMOKE_BLOG_URLS (each blog replica's own address, comma
+separated) and SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created with auth's
+create-admin). nginx keeps its cover image cache in the work folder.
 Whatever happens, every process started here is stopped (SIGTERM to its process group, then
 SIGKILL) and the databases are dropped.
 """
@@ -29,6 +35,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -78,7 +85,15 @@ def local_resolvers() -> str:
     return " ".join(servers) or "127.0.0.1"
 
 
-def nginx_main_conf(workdir: Path, site: Path) -> str:
+def free_port() -> int:
+    """A port nothing listens on now, chosen by the system."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def nginx_main_conf(workdir: Path, site: Path, upstreams: str = "") -> str:
     """A minimal nginx.conf like the image's, with every writable path under ``workdir``."""
     temp = workdir / "nginx-temp"
     temp.mkdir()
@@ -99,6 +114,7 @@ http {{
     fastcgi_temp_path {temp / "fastcgi"};
     uwsgi_temp_path {temp / "uwsgi"};
     scgi_temp_path {temp / "scgi"};
+    {upstreams}
     include {site};
 }}
 """
@@ -107,11 +123,23 @@ http {{
 class Stack:
     """The processes and databases of one run."""
 
-    def __init__(self, workdir: Path, ports: dict[str, int], database_url: str, redis_url: str):
+    def __init__(
+        self,
+        workdir: Path,
+        ports: dict[str, int],
+        database_url: str,
+        redis_url: str,
+        blog_ports: list[int] | None = None,
+    ):
         self.workdir = workdir
         self.logs = workdir / "logs"
         self.logs.mkdir()
         self.ports = ports
+        #: Every blog replica's port, the first one being ports["blog"].
+        self.blog_ports = blog_ports or [ports["blog"]]
+        # One key per service, shared by its replicas: a form one replica sent validates on
+        # another (CSRF tokens and session cookies are signed with it).
+        self.secret_keys = {service: secrets.token_urlsafe(48) for service in SERVICES}
         self.database_url = database_url
         self.redis_url = redis_url
         self.run_id = secrets.token_hex(4)
@@ -151,16 +179,21 @@ class Stack:
         redis.Redis.from_url(self.redis_url).flushdb()
 
     # --- configuration ---------------------------------------------------------------------
-    def service_env(self, service: str) -> dict[str, str]:
-        """The production settings of one service, prefixed so a developer's shell cannot win."""
+    def service_env(self, service: str, replica: int = 1) -> dict[str, str]:
+        """The production settings of one service, prefixed so a developer's shell cannot win.
+
+        ``replica`` (blog only) picks the port and a separate instance folder: replicas share
+        no disk.
+        """
         prefix = service.upper()
-        instance = self.workdir / "instance" / service
+        name = service if replica == 1 else f"{service}-{replica}"
+        instance = self.workdir / "instance" / name
         instance.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env.update(
             {
                 "APP_ENV": "production",
-                f"{prefix}_SECRET_KEY": secrets.token_urlsafe(48),
+                f"{prefix}_SECRET_KEY": self.secret_keys[service],
                 f"{prefix}_DATABASE_URL": self.database_url_for(service),
                 f"{prefix}_INSTANCE_PATH": str(instance),
                 f"{prefix}_RATELIMIT_STORAGE_URI": self.redis_url,
@@ -169,7 +202,7 @@ class Stack:
                 # plain http on loopback: a Secure cookie would never come back
                 f"{prefix}_SECURE_COOKIES": "false",
                 f"{prefix}_MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
-                "GUNICORN_BIND": f"127.0.0.1:{self.ports[service]}",
+                "GUNICORN_BIND": f"127.0.0.1:{self.port_of(service, replica)}",
                 "WEB_CONCURRENCY": "2",
                 "FORWARDED_ALLOW_IPS": "127.0.0.1",
                 "APP_MODULE": f"{service}_service",
@@ -183,23 +216,34 @@ class Stack:
             env["AUTH_SIGNING_KEY_FILE"] = str(keys)
         else:
             env[f"{prefix}_AUTH_JWKS_URL"] = jwks
-        if service == "blog":
-            uploads = self.workdir / "uploads"
-            uploads.mkdir(exist_ok=True)
-            env["BLOG_UPLOAD_FOLDER"] = str(uploads)
         return env
+
+    def port_of(self, service: str, replica: int = 1) -> int:
+        return self.blog_ports[replica - 1] if service == "blog" else self.ports[service]
 
     def render_nginx(self) -> Path:
         site = self.workdir / "gateway.conf"
+        image_cache = self.workdir / "image-cache"
+        image_cache.mkdir()
+        image_cache.chmod(0o1777)  # written by nginx's workers (nobody, when started as root)
         variables = {
             "NGINX_LISTEN": f"127.0.0.1:{self.ports['gateway']}",
             "NGINX_LOCAL_RESOLVERS": local_resolvers(),
             "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+            "NGINX_IMAGE_CACHE_PATH": str(image_cache),
+            "NGINX_IMAGE_CACHE_SIZE": "64m",
             **{f"{s.upper()}_UPSTREAM": f"127.0.0.1:{self.ports[s]}" for s in SERVICES},
         }
+        upstreams = ""
+        if len(self.blog_ports) > 1:
+            # The template's `proxy_pass http://$upstream` uses an upstream group of that name
+            # before asking DNS: the gateway spreads blog requests over every replica.
+            servers = " ".join(f"server 127.0.0.1:{port};" for port in self.blog_ports)
+            upstreams = f"upstream blog_replicas {{ {servers} }}"
+            variables["BLOG_UPSTREAM"] = "blog_replicas"
         site.write_text(envsubst(TEMPLATE.read_text(), variables))
         main = self.workdir / "nginx.conf"
-        main.write_text(nginx_main_conf(self.workdir, site))
+        main.write_text(nginx_main_conf(self.workdir, site, upstreams))
         return main
 
     # --- processes -------------------------------------------------------------------------
@@ -224,9 +268,16 @@ class Stack:
         log(f"started {name} (pid {self.processes[name].pid})")
 
     def start_services(self) -> None:
+        gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
         for service in STARTED:
-            gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
             self.start(service, gunicorn, self.service_env(service))
+        if "blog" in STARTED:
+            for replica in range(2, len(self.blog_ports) + 1):
+                self.start(f"blog-{replica}", gunicorn, self.service_env("blog", replica))
+
+    def blog_urls(self) -> list[str]:
+        """Each blog replica's own address (not through the gateway)."""
+        return [f"http://127.0.0.1:{port}" for port in self.blog_ports]
 
     def start_gateway(self) -> None:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -239,7 +290,10 @@ class Stack:
     def wait_ready(self, timeout: float = 90) -> None:
         base = f"http://127.0.0.1:{self.ports['gateway']}"
         paths = {"blog": "/readyz", "auth": "/auth/readyz", "api": "/api/readyz"}
-        pending = {name: paths[name] for name in STARTED}
+        pending = {name: base + paths[name] for name in STARTED}
+        if "blog" in STARTED:  # each replica, directly: the gateway would hide one that is down
+            for replica, url in enumerate(self.blog_urls()[1:], start=2):
+                pending[f"blog-{replica}"] = f"{url}/readyz"
         deadline = time.monotonic() + timeout
         while pending:
             for name, process in self.processes.items():
@@ -247,12 +301,12 @@ class Stack:
                     raise RuntimeError(
                         f"{name} exited with {process.returncode}:\n{self.tail(name)}"
                     )
-            for name, path in list(pending.items()):
+            for name, url in list(pending.items()):
                 try:
-                    with urllib.request.urlopen(base + path, timeout=5) as response:  # noqa: S310
+                    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
                         if response.status == 200:
                             del pending[name]
-                            log(f"{name} ready through the gateway")
+                            log(f"{name} ready at {url}")
                 except (urllib.error.URLError, OSError):
                     pass
             if pending and time.monotonic() > deadline:
@@ -294,7 +348,10 @@ def main(argv: list[str]) -> int:
     ports_list = [
         int(p) for p in os.environ.get("SMOKE_PORTS", "18001,18002,18003,18080").split(",")
     ]
-    ports = dict(zip((*SERVICES, "gateway"), ports_list, strict=True))
+    ports = dict(zip((*SERVICES, "gateway"), ports_list[:4], strict=True))
+    replicas = int(os.environ.get("SMOKE_BLOG_REPLICAS") or "1")
+    extra_ports = ports_list[4:] + [free_port() for _ in range(replicas - 1 - len(ports_list[4:]))]
+    blog_ports = [ports["blog"], *extra_ports[: replicas - 1]]
     database_url = os.environ.get(
         "SMOKE_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
@@ -303,7 +360,7 @@ def main(argv: list[str]) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="smoke-"))
     # nginx's workers (nobody, when started as root) must reach nginx-temp/ for large bodies.
     workdir.chmod(0o711)
-    stack = Stack(workdir, ports, database_url, redis_url)
+    stack = Stack(workdir, ports, database_url, redis_url, blog_ports)
     status = 1
     with ExitStack() as cleanup:
         # Registered first, so it runs last: the log folder survives a failure for reading.
@@ -345,7 +402,12 @@ def main(argv: list[str]) -> int:
             {
                 "SMOKE_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
                 "SMOKE_LOG_DIR": str(stack.logs),
-                "SMOKE_GUNICORN_PIDS": ",".join(f"{s}={stack.processes[s].pid}" for s in STARTED),
+                "SMOKE_GUNICORN_PIDS": ",".join(
+                    f"{name}={process.pid}"
+                    for name, process in stack.processes.items()
+                    if name != "gateway"
+                ),
+                "SMOKE_BLOG_URLS": ",".join(stack.blog_urls()),
                 "SMOKE_ADMIN_USERNAME": "smoke-admin",
                 "SMOKE_ADMIN_PASSWORD": admin_password,
             }

@@ -23,14 +23,14 @@ pytestmark = pytest.mark.smoke
 PASSWORD = "correct horse battery staple 42"
 
 
-def png_image(width: int = 8, height: int = 8) -> bytes:
-    """A small valid PNG (solid colour), built with the standard library."""
+def png_image(width: int = 8, height: int = 8, color: bytes = b"\x2a\x7f\xd4") -> bytes:
+    """A small valid PNG (solid ``color``, three bytes RGB), built with the standard library."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    row = b"\x00" + b"\x2a\x7f\xd4" * width
+    row = b"\x00" + color * width
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
