@@ -43,7 +43,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 # volumes are mounted on belong to it, so a new volume starts out owned by it too.
 RUN groupadd --gid 10001 app \
  && useradd --uid 10001 --gid app --home-dir /var/lib/app --shell /usr/sbin/nologin app \
- && install -d -o app -g app -m 0750 /var/lib/app /var/lib/app/instance /var/lib/app/uploads \
+ && install -d -o app -g app -m 0750 /var/lib/app /var/lib/app/instance \
       /var/lib/app/secrets /secrets /secrets/auth /secrets/blog /secrets/api \
  && install -d -o app -g app -m 0755 /secrets/db
 COPY --from=build /opt/venv /opt/venv
