@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
 from blog_service.extensions import db
@@ -159,7 +160,13 @@ def delete_if_unused(sha256: str | None) -> None:
     if sha256 is None:
         return
     still_used = exists(select(Post.id).where(Post.cover_sha256 == sha256))
-    db.session.execute(
-        delete(StoredImage).where(StoredImage.sha256 == sha256, ~still_used),
-        execution_options={"synchronize_session": False},
-    )
+    try:
+        with db.session.begin_nested():
+            db.session.execute(
+                delete(StoredImage).where(StoredImage.sha256 == sha256, ~still_used),
+                execution_options={"synchronize_session": False},
+            )
+    except IntegrityError:
+        # Another request gave the image to a post at this very moment (its row is not
+        # visible to us yet, but the foreign key sees it): the image is used, keep it.
+        pass

@@ -12,9 +12,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import OperationalError
 
+from blog_service import images
 from blog_service.extensions import db
 from blog_service.markdown import render_markdown
 from blog_service.models import Post, StoredImage
@@ -416,3 +417,18 @@ def test_unknown_image_names_are_404(client: FlaskClient) -> None:
     assert client.get("/images/" + "a" * 64).status_code == 404
     assert client.get("/images/" + "A" * 64).status_code == 404
     assert client.get("/images/" + "a" * 63).status_code == 404
+
+
+def test_an_image_a_post_started_using_meanwhile_is_kept(
+    app: Flask, alice: FlaskClient, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "still used?" check cannot see another request's uncommitted post; the key can."""
+    assert new_post(alice, image_bytes()).status_code == 302
+    sha256 = cover_of(client)
+    with app.app_context():
+        # As if the check ran before the other request's post became visible.
+        monkeypatch.setattr(images, "exists", lambda _query: false())
+        images.delete_if_unused(sha256)
+        db.session.commit()
+    assert stored_hashes(app) == [sha256]
+    assert client.get(f"/images/{sha256}").status_code == 200

@@ -266,13 +266,13 @@ def image(sha256: str) -> Response:
     """
     if not IMAGE_NAME.fullmatch(sha256):
         abort(404)
-    users = select(Post).where(Post.cover_sha256 == sha256)
-    public = db.session.scalar(select(users.where(Post.status == PUBLISHED).exists()))
+    posts_using_it = select(Post).where(Post.cover_sha256 == sha256)
+    public = db.session.scalar(select(posts_using_it.where(Post.status == PUBLISHED).exists()))
     if not public and not any(
-        can_see_post(current_user, post) for post in db.session.scalars(users)
+        can_see_post(current_user, post) for post in db.session.scalars(posts_using_it)
     ):
         abort(404)
-    response = Response(mimetype=None)
+    response = Response()
     # Strong: the tag is the hash of the exact bytes served.
     response.set_etag(sha256)
     response.cache_control.max_age = 365 * 24 * 3600
