@@ -11,8 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
-from sqlalchemy import select
+from flask import Flask
 
 from auth_service.accounts.views import bp as accounts_bp
 from auth_service.admin.views import bp as admin_bp
@@ -20,10 +19,14 @@ from auth_service.api.views import bp as api_bp
 from auth_service.assets import install_static_versions
 from auth_service.cli import register_commands
 from auth_service.config import auth_config_from_env, check_password_hashing
+from auth_service.devices.views import bp as devices_bp
 from auth_service.extensions import csrf, db, limiter, login_manager, migrate
-from auth_service.models import User
 from auth_service.passwords import init_passwords
+from auth_service.sessions import load_user
 from auth_service.signing import init_signing
+from auth_service.tokens.views import bp as tokens_bp
+from auth_service.two_factor.secret_box import init_secret_box
+from auth_service.two_factor.views import bp as two_factor_bp
 from servicekit import init_service
 from servicekit.database import init_database
 from servicekit.settings import Settings, instance_path_from_env
@@ -49,8 +52,12 @@ def create_app(
     limiter.init_app(app)
     _init_login(app)
     init_signing(app)
+    init_secret_box(app)
 
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(two_factor_bp)
+    app.register_blueprint(tokens_bp)
+    app.register_blueprint(devices_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.config["PROBLEM_JSON_BLUEPRINTS"].add(api_bp.name)
@@ -84,11 +91,3 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
 
-
-def load_user(session_token: str) -> User | None:
-    """The active user whose current session token is in the cookie; stale tokens find nobody."""
-    user: User | None = db.session.scalar(select(User).where(User.session_token == session_token))
-    if user is None or not user.active:
-        return None
-    g.user_id = str(user.id)  # servicekit's access log line names the user
-    return user

@@ -35,6 +35,13 @@ def auth_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, 
         "REGISTER_RATE_LIMIT_IP": env.str("REGISTER_RATE_LIMIT_IP", "10 per hour"),
         "REMEMBER_COOKIE_DAYS": env.int("REMEMBER_COOKIE_DAYS", 14, minimum=1),
         "USERS_PER_PAGE": env.int("USERS_PER_PAGE", 20, minimum=1),
+        # Two-factor sign-in: the key that encrypts TOTP secrets (two_factor/secret_box.py),
+        # the name authenticator apps show, how long the code step waits, how fast it is guessed.
+        "AUTH_TOTP_KEY": env.optional("TOTP_KEY"),
+        "AUTH_TOTP_KEY_FILE": env.optional("TOTP_KEY_FILE"),
+        "TWO_FACTOR_ISSUER": env.str("TWO_FACTOR_ISSUER", "Flask services"),
+        "TWO_FACTOR_LOGIN_SECONDS": env.int("TWO_FACTOR_LOGIN_SECONDS", 300, minimum=30),
+        "TWO_FACTOR_RATE_LIMIT": env.str("TWO_FACTOR_RATE_LIMIT", "5 per minute"),
     }
 
 

@@ -13,6 +13,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
@@ -21,10 +22,11 @@ from wtforms import (
 
 # SelectChoice is new in WTForms 3.3 (tuple choices are deprecated); types-WTForms predates it.
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Regexp
 
 from auth_service.models import ROLES
 from auth_service.passwords import MAX_LENGTH, password_problem
+from auth_service.tokens.scopes import SCOPES
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 PASSWORD_LENGTH = Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters.")
@@ -189,3 +191,82 @@ class ActivationForm(FlaskForm):  # type: ignore[misc]
 
     version = IntegerField(widget=widgets.HiddenInput(), validators=[DataRequired()])
     submit = SubmitField()
+
+
+class ConfirmForm(FlaskForm):  # type: ignore[misc]
+    """Only a CSRF token and a button, for actions that need nothing else (ending a session)."""
+
+    submit = SubmitField("Confirm")
+
+
+def _code_field(label: str) -> StringField:
+    return StringField(
+        label,
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "none"},
+    )
+
+
+def _current_password_field() -> PasswordField:
+    return PasswordField(
+        "Current password",
+        validators=[DataRequired(), PASSWORD_LENGTH],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class TwoFactorStartForm(FlaskForm):  # type: ignore[misc]
+    """Make a new secret to scan."""
+
+    submit = SubmitField("Set up two-factor sign-in")
+
+
+class TwoFactorConfirmForm(FlaskForm):  # type: ignore[misc]
+    """Turn two-factor on: one valid code proves the app has the secret; the password proves
+    it is the owner (not someone at an unlocked computer) who turns it on."""
+
+    code = _code_field("6-digit code from your app")
+    current_password = _current_password_field()
+    submit = SubmitField("Turn on two-factor sign-in")
+
+
+class TwoFactorDisableForm(FlaskForm):  # type: ignore[misc]
+    """Turn two-factor off: both factors are needed."""
+
+    code = _code_field("Code from your app, or a recovery code")
+    current_password = _current_password_field()
+    submit = SubmitField("Turn off two-factor sign-in")
+
+
+class SecondStepForm(FlaskForm):  # type: ignore[misc]
+    """The second step of signing in."""
+
+    code = _code_field("Code from your app, or a recovery code")
+    submit = SubmitField("Continue")
+
+
+#: How long a personal access token may live; the longest is a year.
+TOKEN_LIFETIMES = [SelectChoice(7, "7 days"), SelectChoice(30, "30 days"),
+                   SelectChoice(90, "90 days"), SelectChoice(365, "1 year")]  # fmt: skip
+
+
+class PersonalTokenForm(FlaskForm):  # type: ignore[misc]
+    """A new personal access token: a name to recognise it by, a lifetime and its scopes."""
+
+    name = StringField(
+        "Name",
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=64)],
+        description="What will use it, e.g. \"backup script\".",
+    )
+    days = SelectField(
+        "Expires after", choices=TOKEN_LIFETIMES, coerce=int, default=30,
+        validators=[InputRequired()],
+    )  # fmt: skip
+    scopes = MultiCheckboxField(
+        "Scopes",
+        choices=[SelectChoice(name, f"{name}: {text}") for name, text in SCOPES.items()],
+        validators=[DataRequired(message="Choose at least one scope.")],
+    )
+    submit = SubmitField("Create token")

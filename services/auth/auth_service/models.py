@@ -1,4 +1,9 @@
-"""The auth service's data: users, their password hashes, roles and session version."""
+"""The auth service's data: users, their password hashes, roles and session version.
+
+The tables of each feature live with it: signed-in devices in ``devices/models.py``, recovery
+codes in ``two_factor/models.py``, personal access tokens in ``tokens/models.py``, security
+events in ``activity.py``.
+"""
 
 from __future__ import annotations
 
@@ -48,10 +53,23 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Two-factor sign-in (see two_factor/): the TOTP secret, encrypted (never stored in clear);
+    #: it is set while being confirmed, and two-factor is on once ``totp_enabled_at`` is set.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: The time step of the last code accepted: a code is refused unless its step is later,
+    #: so a code seen over someone's shoulder cannot be used again within its window.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     #: Optimistic locking: an admin's stale form cannot overwrite a newer change.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    #: The signed-in device this request belongs to (not stored here: see devices/models.py).
+    #: Set by the user loader and by start_session; part of what the cookies hold. A plain
+    #: attribute, not a column: ``__allow_unmapped__`` tells SQLAlchemy to leave it alone.
+    __allow_unmapped__ = True
+    device_key: str | None = None
 
     # -- Flask-Login ----------------------------------------------------------------------------
 
@@ -64,8 +82,17 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         return self.active
 
     def get_id(self) -> str:
-        """What the session and remember-me cookies hold: the current session version."""
-        return self.session_token
+        """What the session and remember-me cookies hold: ``<session version>.<device key>``.
+
+        The session version ends every session at once; the device key lets one device's
+        session be ended alone (the user loader checks both).
+        """
+        return f"{self.session_token}.{self.device_key}"
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        """Whether signing in needs a code from the user's authenticator app."""
+        return self.totp_enabled_at is not None
 
     def end_sessions(self) -> None:
         """Invalidate every session and remember-me cookie issued so far (commit to apply)."""

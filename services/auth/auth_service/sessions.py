@@ -6,19 +6,26 @@ Three things make up "being logged in" across the system:
 * the origin-wide identity cookie holding a short-lived signed token, read by blog;
 * bearer tokens that programs got from ``POST /auth/api/token``.
 
-:func:`end_all_sessions` ends all three for a user at once.
+:func:`end_all_sessions` ends all three for a user at once. Each browser's session is also a
+row of ``devices`` (devices/models.py), so the account page can list them and
+:func:`end_device` can end one alone.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 import flask_login
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_login import login_user, logout_user
+from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
+from auth_service.activity import client_details, record_event
+from auth_service.devices.models import Device, new_device_key
 from auth_service.events import auth_event
 from auth_service.extensions import db
 from auth_service.models import User, utcnow
@@ -40,13 +47,75 @@ def revocations() -> RevocationStore:
     return revocation_store_from_uri(current_app.config["REVOCATION_STORE_URI"])
 
 
-def start_session(user: User, *, remember: bool) -> None:
-    """Log ``user`` in, in a brand-new session (no fixation: nothing from before survives)."""
+#: How often a device's "last seen" is written: not on every request.
+LAST_SEEN_EVERY = timedelta(minutes=1)
+
+
+def start_session(user: User, *, remember: bool, method: str | None = "password") -> None:
+    """Log ``user`` in, in a brand-new session (no fixation: nothing from before survives).
+
+    ``method`` (password, two_factor, recovery_code) is recorded as a sign-in event; None
+    records none (the session that follows a password change is no new sign-in).
+    """
     session.clear()
+    ip, agent = client_details()
+    device = Device(key=new_device_key(), user_id=user.id, ip=ip, user_agent=agent)
+    db.session.add(device)
+    user.device_key = device.key
     login_user(user, remember=remember)
     user.last_login_at = utcnow()
     db.session.commit()
-    auth_event("login", user, remember=remember)
+    if method is not None:
+        record_event("login", user, remember=remember, method=method)
+
+
+def load_user(alternative_id: str) -> User | None:
+    """Flask-Login's user loader: the active user whose session version and device are both
+    in the cookie and still current. Anything stale finds nobody."""
+    session_token, _, device_key = alternative_id.partition(".")
+    query = (
+        select(User, Device)
+        .join(Device, Device.user_id == User.id)
+        .where(User.session_token == session_token, Device.key == device_key)
+        .where(Device.ended_at.is_(None))
+    )
+    found = db.session.execute(query).first()
+    if found is None:
+        return None
+    user, device = found
+    if not user.active:
+        return None
+    user.device_key = device.key
+    now = utcnow()
+    if now - as_utc(device.last_seen_at) > LAST_SEEN_EVERY:
+        device.last_seen_at = now
+        device.ip, device.user_agent = client_details()
+        db.session.commit()
+    g.user_id = str(user.id)  # servicekit's access log line names the user
+    return user
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC time (SQLite hands back naive ones)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def active_devices(user_id: int) -> list[Device]:
+    """The user's signed-in devices, most recently seen first."""
+    query = (
+        select(Device)
+        .where(Device.user_id == user_id, Device.ended_at.is_(None))
+        .order_by(Device.last_seen_at.desc(), Device.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def end_device(device: Device) -> None:
+    """Sign one device out: its session and remember-me cookie, and its identity token."""
+    device.ended_at = utcnow()
+    db.session.commit()
+    if device.token_jti and device.token_expires_at and device.token_expires_at > time.time():
+        revocations().revoke_token(device.token_jti, device.token_expires_at)
 
 
 def set_identity_cookie(response: Response, user: User) -> Response:
@@ -62,6 +131,13 @@ def set_identity_cookie(response: Response, user: User) -> Response:
         httponly=True,
         samesite="Lax",
     )
+    if user.device_key is not None:  # remembered, so ending the device revokes the token
+        db.session.execute(
+            update(Device)
+            .where(Device.key == user.device_key)
+            .values(token_jti=issued.jti, token_expires_at=issued.expires_at)
+        )
+        db.session.commit()
     auth_event("token_issued", user, via="cookie", jti=issued.jti)
     return response
 
@@ -86,6 +162,11 @@ def end_all_sessions(user: User, reason: str) -> None:
     identity token issued until now fail in every verifier. Commits.
     """
     user.end_sessions()
+    db.session.execute(
+        update(Device)
+        .where(Device.user_id == user.id, Device.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
     db.session.commit()
     revocations().revoke_user_tokens(str(user.id))
     auth_event("sessions_ended", user, reason=reason)

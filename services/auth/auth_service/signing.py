@@ -191,17 +191,27 @@ class IssuedToken:
     lifetime: int
 
 
-def issue_token(user_id: int, username: str, roles: list[str]) -> IssuedToken:
+def issue_token(
+    user_id: int,
+    username: str,
+    roles: list[str],
+    *,
+    scope: str | None = None,
+    pat: int | None = None,
+) -> IssuedToken:
     """Sign an identity token with the claims every verifier expects (docs/design.md).
 
     ``iat`` keeps sub-second precision: the verifier refuses tokens issued before a user's
     revocation mark, and a login right after a logout must not fall in the same second.
+    A token exchanged for a personal access token also carries ``scope`` (space-separated,
+    RFC 8693) and ``pat``, the personal token's id; without ``scope`` the token has the
+    user's full rights.
     """
     config = current_app.config
     lifetime = int(config["AUTH_TOKEN_LIFETIME"])
     now = time.time()
     jti = uuid.uuid4().hex
-    claims = {
+    claims: dict[str, Any] = {
         "sub": str(user_id),
         "name": username,
         "roles": roles,
@@ -211,6 +221,10 @@ def issue_token(user_id: int, username: str, roles: list[str]) -> IssuedToken:
         "exp": now + lifetime,
         "jti": jti,
     }
+    if scope is not None:
+        claims["scope"] = scope
+    if pat is not None:
+        claims["pat"] = pat
     key = keyring().active
     token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
     return IssuedToken(token=token, jti=jti, expires_at=now + lifetime, lifetime=lifetime)

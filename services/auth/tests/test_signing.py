@@ -13,7 +13,9 @@ from auth_service.signing import generate_private_key_pem, write_private_key
 from servicekit.settings import ConfigError
 from tests.conftest import AppFactory
 
-PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "x" * 48}
+#: A Fernet key for the TOTP secrets, which production requires too (two_factor/secret_box.py).
+TOTP_KEY = "q1OKcIgpW2kz0rq9VxnJ3XbdDtNUUCB2cGXBwk06a4c="
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "x" * 48, "AUTH_TOTP_KEY": TOTP_KEY}
 
 
 def test_development_key_is_generated_once_and_published_as_a_file(

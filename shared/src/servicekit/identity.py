@@ -77,6 +77,21 @@ class Identity:
         """Whether the user administers the system."""
         return "admin" in self.roles
 
+    @property
+    def scopes(self) -> frozenset[str] | None:
+        """The scopes a token for an API client is limited to (its ``scope`` claim, RFC 8693),
+        or None for a token with the user's full rights (from a browser session or a password).
+        """
+        scope = self.claims.get("scope")
+        if scope is None:
+            return None
+        return frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+
+    def allows(self, scope: str) -> bool:
+        """Whether the token may be used for ``scope`` (always, when it carries no scopes)."""
+        scopes = self.scopes
+        return scopes is None or scope in scopes
+
 
 class TokenVerifier:
     """Checks signature, algorithm, issuer, audience, expiry and revocation of identity tokens.
@@ -299,9 +314,17 @@ def _verify_or_none(token: str) -> Identity | None:
 
 
 def load_identity_from_cookie(req: Request) -> Identity | None:
-    """A Flask-Login ``request_loader``: the identity in the origin-wide identity cookie."""
+    """A Flask-Login ``request_loader``: the identity in the origin-wide identity cookie.
+
+    A token limited to scopes was made for an API client: pasted into a cookie it would open
+    every page of the user, so it signs nobody in here.
+    """
     token = req.cookies.get(current_app.config.get("IDENTITY_COOKIE_NAME", "identity"))
-    return _verify_or_none(token) if token else None
+    identity = _verify_or_none(token) if token else None
+    if identity is not None and identity.scopes is not None:
+        log.info("identity token refused as a cookie: it is limited to scopes")
+        return None
+    return identity
 
 
 def login_url(next_path: str | None = None) -> str:
@@ -369,6 +392,22 @@ def bearer_identity() -> Identity:
     if identity is None:
         raise _bearer_problem("The bearer token is invalid, expired or revoked.")
     return identity
+
+
+def require_scope(identity: Identity, scope: str) -> None:
+    """A 403 problem naming ``scope`` unless ``identity``'s token allows it (RFC 6750's
+    ``insufficient_scope``: the client learns which scope its token lacks)."""
+    if not identity.allows(scope):
+        raise Problem(
+            403,
+            f"This token lacks the scope '{scope}' this operation needs.",
+            headers={
+                "WWW-Authenticate": (
+                    f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'
+                )
+            },
+            missing_scope=scope,
+        )
 
 
 def bearer_required(roles: Iterable[str] = ()) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -2,14 +2,18 @@
 
 Every request carries a bearer token (``method_decorators``); every object belongs to the user
 in it. Another user's object answers 404, exactly like a missing one, so ids reveal nothing.
-Admins may read every object but change only their own (403 otherwise).
+Admins may read every object but change only their own (403 otherwise). A token made for an
+API client (a personal access token's) carries scopes: reads need ``tasks:read``, every change
+``tasks:write``, or the answer is a 403 naming the missing scope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, url_for
+from flask import g, request, url_for
 from flask_restful import Resource
 from marshmallow import Schema
 from werkzeug.exceptions import NotFound
@@ -38,7 +42,7 @@ from api_service.v1.http import (
 )
 from api_service.v1.queries import paginate, project_query, task_query
 from servicekit.errors import Problem
-from servicekit.identity import Identity, bearer_required
+from servicekit.identity import Identity, bearer_required, require_scope
 
 #: Ids are 32-bit in every database we support; a bigger one cannot exist (and would make the
 #: driver overflow instead of answering 404).
@@ -76,10 +80,28 @@ def etag_of(item: Project | Task) -> str:
     return etag_for(item.__tablename__, item.id, item.version)
 
 
-class ApiResource(Resource):  # type: ignore[misc]
-    """Every operation needs a valid bearer token."""
+#: The methods that only read; every other one changes something.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    method_decorators = [bearer_required()]
+
+def scope_for_method(view: Callable[..., ResourceResult]) -> Callable[..., ResourceResult]:
+    """Reads need the scope ``tasks:read``, changes ``tasks:write`` (tokens without scopes,
+    from a browser session or a password, pass: they carry the user's full rights)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> ResourceResult:
+        scope = "tasks:read" if request.method in READ_METHODS else "tasks:write"
+        require_scope(caller(), scope)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+class ApiResource(Resource):  # type: ignore[misc]
+    """Every operation needs a valid bearer token (checked first: Flask-RESTful applies the
+    decorators in order, so the last one listed runs first) with the right scope."""
+
+    method_decorators = [scope_for_method, bearer_required()]
 
 
 class ItemResource(ApiResource):

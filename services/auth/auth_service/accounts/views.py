@@ -8,11 +8,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from auth_service.activity import recent_events, record_event
 from auth_service.events import auth_event
 from auth_service.extensions import db, limiter
 from auth_service.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
+    ConfirmForm,
     DeactivateForm,
     LoginForm,
     LogoutForm,
@@ -28,6 +30,7 @@ from auth_service.ratelimits import (
 )
 from auth_service.redirects import safe_next_url
 from auth_service.sessions import (
+    active_devices,
     clear_identity_cookie,
     end_all_sessions,
     log_out_here,
@@ -35,6 +38,7 @@ from auth_service.sessions import (
     set_identity_cookie,
     start_session,
 )
+from auth_service.two_factor import pending
 
 bp = Blueprint("accounts", __name__)
 
@@ -57,7 +61,10 @@ def check_credentials(login: str, password: str) -> User | None:
     matches, new_hash = verify_password(user.password_hash if user else None, password)
     if user is None or not matches or not user.active:
         g.credentials_failed = True  # counts against the per-account rate limit
-        auth_event("login_failed", user, known_account=user is not None)
+        if user is None:
+            auth_event("login_failed", None, known_account=False)
+        else:  # the owner sees it in their security activity
+            record_event("login_failed", user, known_account=True)
         return None
     if new_hash is not None:
         user.password_hash = new_hash
@@ -104,7 +111,7 @@ def register() -> Response | str:
                 ]
                 return render_template("accounts/register.html", form=form)
             auth_event("registered", user)
-            start_session(user, remember=False)
+            start_session(user, remember=False, method="registration")
             flash("Welcome! Your account is ready.", "success")
             return set_identity_cookie(redirect(url_for("accounts.account")), user)
     return render_template("accounts/register.html", form=form)
@@ -135,6 +142,9 @@ def login() -> Response | str:
         user = check_credentials(form.login.data or "", form.password.data or "")
         if user is None:
             form.password.errors = [*form.password.errors, INVALID_CREDENTIALS]
+        elif user.two_factor_enabled:  # the password was right; now the code
+            pending.begin(user, remember=bool(form.remember.data), next_url=form.next.data or "")
+            return redirect(url_for("two_factor.login"))
         else:
             start_session(user, remember=bool(form.remember.data))
             return set_identity_cookie(redirect(safe_next_url(form.next.data)), user)
@@ -162,10 +172,14 @@ def logout() -> Response:
 
 
 def _account_page(**forms: object) -> str:
+    user: User = current_user._get_current_object()
     context = {
         "password_form": ChangePasswordForm(formdata=None),
         "email_form": ChangeEmailForm(formdata=None),
         "deactivate_form": DeactivateForm(formdata=None),
+        "confirm_form": ConfirmForm(formdata=None),
+        "devices": active_devices(user.id),
+        "events": recent_events(user.id),
     }
     context.update(forms)
     return render_template("accounts/account.html", **context)
@@ -201,8 +215,8 @@ def change_password() -> Response | str:
     ):
         user.password_hash = hash_password(form.password.data or "")
         end_all_sessions(user, "password_changed")
-        auth_event("password_changed", user)
-        start_session(user, remember=False)
+        record_event("password_changed", user)
+        start_session(user, remember=False, method=None)
         flash("Your password was changed. Other devices have been logged out.", "success")
         return set_identity_cookie(redirect(url_for("accounts.account")), user)
     return _account_page(password_form=form)
@@ -222,7 +236,7 @@ def change_email() -> Response | str:
         else:
             user.email = email
             db.session.commit()
-            auth_event("email_changed", user)
+            record_event("email_changed", user)
             flash("Your email address was changed.", "success")
             return redirect(url_for("accounts.account"))
     return _account_page(email_form=form)
@@ -238,7 +252,7 @@ def deactivate() -> Response | str:
         user.active = False
         end_all_sessions(user, "deactivated")
         log_out_here()
-        auth_event("deactivated", user, by=user.id)
+        record_event("deactivated", user, by=user.id)
         flash("Your account is deactivated. An administrator can reactivate it.", "info")
         return clear_identity_cookie(redirect(url_for("accounts.login")))
     return _account_page(deactivate_form=form)

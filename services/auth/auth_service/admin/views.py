@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from auth_service.activity import recent_events
 from auth_service.events import auth_event
 from auth_service.extensions import db, login_manager
 from auth_service.forms import ActivationForm, RolesForm
@@ -66,6 +67,7 @@ def users() -> str:
 
 def _user_page(user: User, status: int = 200, **forms: object) -> tuple[str, int]:
     context: dict[str, object] = {
+        "events": recent_events(user.id),
         "roles_form": RolesForm(formdata=None, roles=user.roles, version=user.version),
         "activation_form": ActivationForm(formdata=None, version=user.version),
     }

@@ -1,0 +1,1 @@
+"""Active sessions: each signed-in device of a user, listed on the account page, ended one by one."""
