@@ -6,6 +6,7 @@ container sees only its own secrets; the blog and the api never see auth's signi
 
     /secrets/auth/secret_key          AUTH's Flask SECRET_KEY (read via SECRET_KEY_FILE)
     /secrets/auth/signing-keys/*.pem  the Ed25519 key that signs identity tokens
+    /secrets/auth/totp_key            the Fernet key that encrypts TOTP secrets (AUTH_TOTP_KEY_FILE)
     /secrets/auth/pgpass              libpq password file for the `auth` database role
     /secrets/blog/secret_key, /secrets/blog/pgpass
     /secrets/api/secret_key,  /secrets/api/pgpass
@@ -21,6 +22,7 @@ Nothing here is ever in the repository or an image layer.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import sys
@@ -52,6 +54,11 @@ def ensure_signing_key(directory: Path) -> bool:
     return True
 
 
+def new_totp_key() -> bytes:
+    """A Fernet key (32 random bytes, url-safe base64) for auth's TOTP secrets at rest."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32))
+
+
 def ensure_secrets(root: Path) -> list[str]:
     """Create whatever is missing under ``root``; return what was created."""
     created: list[str] = []
@@ -74,6 +81,7 @@ def ensure_secrets(root: Path) -> list[str]:
         once(own / "secret_key", secrets.token_urlsafe(48).encode())
         # libpq reads it through PGPASSFILE and refuses a file others can read: 0600.
         once(own / "pgpass", f"*:*:{service}:{service}:{password}\n".encode(), 0o600)
+    once(root / "auth" / "totp_key", new_totp_key())
     if ensure_signing_key(root / "auth" / "signing-keys"):
         created.append("auth/signing-keys/*.pem")
     return created

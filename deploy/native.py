@@ -49,7 +49,7 @@ from typing import IO
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from init_secrets import ensure_signing_key  # noqa: E402  (a sibling script, not a package)
+from init_secrets import ensure_signing_key, new_totp_key, write_once  # noqa: E402  (a sibling script, not a package)
 
 #: Every service the gateway routes to; SMOKE_SERVICES=auth,blog starts only some (while one
 #: is being built); the others then answer 502 through the gateway.
@@ -214,6 +214,9 @@ class Stack:
             keys = self.workdir / "signing-keys"
             ensure_signing_key(keys)
             env["AUTH_SIGNING_KEY_FILE"] = str(keys)
+            totp_key = self.workdir / "totp_key"
+            write_once(totp_key, new_totp_key())
+            env["AUTH_TOTP_KEY_FILE"] = str(totp_key)
         else:
             env[f"{prefix}_AUTH_JWKS_URL"] = jwks
         return env

@@ -12,6 +12,7 @@ from conftest import AppFactory
 from flask import Flask, g, jsonify
 from flask_login import LoginManager, current_user
 
+from servicekit.errors import Problem
 from servicekit.identity import (
     Identity,
     TokenError,
@@ -19,6 +20,7 @@ from servicekit.identity import (
     bearer_required,
     init_identity,
     install_cookie_login,
+    require_scope,
     roles_required,
 )
 from servicekit.revocation import MemoryRevocationStore
@@ -329,6 +331,35 @@ def test_cookie_login(browser_app: Flask, key: SigningKey) -> None:
     assert client.get("/me").get_json() == {"user": None}
     client.set_cookie("identity", key.mint(name="carol"))
     assert client.get("/me").get_json() == {"user": "carol"}
+
+
+def test_a_token_limited_to_scopes_is_no_cookie(browser_app: Flask, key: SigningKey) -> None:
+    client = browser_app.test_client()
+    client.set_cookie("identity", key.mint(name="carol", scope="tasks:read"))
+    assert client.get("/me").get_json() == {"user": None}
+
+
+def test_scopes_and_what_they_allow(key: SigningKey, verifier: TokenVerifier) -> None:
+    full = verifier.verify(key.mint())
+    assert full.scopes is None
+    assert full.allows("anything")
+    limited = verifier.verify(key.mint(scope="tasks:read tasks:write"))
+    assert limited.scopes == {"tasks:read", "tasks:write"}
+    assert limited.allows("tasks:write")
+    assert not limited.allows("blog:write")
+    odd = verifier.verify(key.mint(scope=["tasks:read"]))  # not a string: allows nothing
+    assert odd.scopes == frozenset()
+    assert not odd.allows("tasks:read")
+
+
+def test_require_scope_names_the_missing_scope(key: SigningKey, verifier: TokenVerifier) -> None:
+    require_scope(verifier.verify(key.mint(scope="tasks:write")), "tasks:write")
+    with pytest.raises(Problem) as raised:
+        require_scope(verifier.verify(key.mint(scope="tasks:read")), "tasks:write")
+    problem = raised.value
+    assert problem.code == 403
+    assert problem.extensions == {"missing_scope": "tasks:write"}
+    assert 'scope="tasks:write"' in problem.extra_headers["WWW-Authenticate"]
 
 
 def test_bad_cookie_is_anonymous(browser_app: Flask) -> None:

@@ -11,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, session
+from flask_login import user_loaded_from_cookie
 
 from auth_service.accounts.views import bp as accounts_bp
 from auth_service.admin.views import bp as admin_bp
@@ -90,4 +91,11 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
+    user_loaded_from_cookie.connect(_bind_restored_session, app)
 
+
+def _bind_restored_session(_app: Flask, **_extra: object) -> None:
+    # Flask-Login restores a session from the remember-me cookie without recording which
+    # browser it belongs to; "strong" protection then drops it (and the cookie) on the very
+    # next request. Record it as login_user does, so "keep me logged in" keeps working.
+    session["_id"] = login_manager._session_identifier_generator()

@@ -35,6 +35,8 @@ DESCRIPTIONS = {
     "email_changed": "Email address changed",
     "session_ended": "A signed-in device was signed out",
     "deactivated": "Account deactivated",
+    "reactivated": "Account reactivated by an administrator",
+    "roles_changed": "Roles changed by an administrator",
 }
 
 #: How many events the account page and the admin page show.

@@ -258,7 +258,7 @@ class PersonalTokenForm(FlaskForm):  # type: ignore[misc]
         "Name",
         filters=[_strip],
         validators=[DataRequired(), Length(max=64)],
-        description="What will use it, e.g. \"backup script\".",
+        description='What will use it, e.g. "backup script".',
     )
     days = SelectField(
         "Expires after", choices=TOKEN_LIFETIMES, coerce=int, default=30,

@@ -39,7 +39,9 @@ def second_step(client: FlaskClient, value: str) -> object:
 
 
 @pytest.fixture
-def alice_with_2fa(app: Flask, client: FlaskClient, user: User, clock: Clock) -> tuple[str, list[str]]:
+def alice_with_2fa(
+    app: Flask, client: FlaskClient, user: User, clock: Clock
+) -> tuple[str, list[str]]:
     """alice, signed in on ``client``, with two-factor on; then signed out."""
     assert login(client).status_code == 302
     secret, recovery = enable_two_factor(client, clock)
@@ -58,14 +60,16 @@ def test_setup_shows_a_qr_code_as_inline_svg_and_the_secret(
     response = client.get("/account/two-factor")
     page = response.get_data(as_text=True)
 
-    assert "<svg" in page and "<script" not in page
+    assert "<svg" in page
+    assert "<script" not in page
     assert " style=" not in page  # the CSP refuses inline styles
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert len(secret) == 32
     # Until a code is confirmed, two-factor is off and the secret is stored encrypted only.
     alice = stored(app)
     assert not alice.two_factor_enabled
-    assert alice.totp_secret is not None and secret not in alice.totp_secret
+    assert alice.totp_secret is not None
+    assert secret not in alice.totp_secret
 
 
 def test_confirming_needs_a_valid_code_and_the_password(
@@ -78,7 +82,10 @@ def test_confirming_needs_a_valid_code_and_the_password(
         client, "/account/two-factor/confirm", code="000000", current_password=PASSWORD
     )
     wrong_password = post_form(
-        client, "/account/two-factor/confirm", code=code(secret, clock), current_password="nope-nope"
+        client,
+        "/account/two-factor/confirm",
+        code=code(secret, clock),
+        current_password="nope-nope",
     )
 
     assert "This code is not valid" in wrong_code.get_data(as_text=True)
@@ -90,7 +97,7 @@ def test_turning_it_on_shows_ten_recovery_codes_once(
     app: Flask, client: FlaskClient, user: User, clock: Clock
 ) -> None:
     login(client)
-    secret, recovery = enable_two_factor(client, clock)
+    _, recovery = enable_two_factor(client, clock)
 
     assert len(set(recovery)) == 10
     assert stored(app).two_factor_enabled
@@ -100,7 +107,7 @@ def test_turning_it_on_shows_ten_recovery_codes_once(
     assert "two_factor_enabled" in kinds(app, user.id)
     with app.app_context():
         hashes = db.session.execute(db.text("SELECT code_hash FROM recovery_codes")).scalars()
-        assert not {h for h in hashes} & {c.replace("-", "") for c in recovery}
+        assert not set(hashes) & {c.replace("-", "") for c in recovery}
 
 
 # -- signing in ---------------------------------------------------------------------------------
@@ -220,9 +227,14 @@ def test_turning_it_off_needs_the_password_and_a_code(
     login(client)
     secret, _ = enable_two_factor(client, clock)
 
-    no_code = post_form(client, "/account/two-factor/disable", code="000000", current_password=PASSWORD)
+    no_code = post_form(
+        client, "/account/two-factor/disable", code="000000", current_password=PASSWORD
+    )
     no_password = post_form(
-        client, "/account/two-factor/disable", code=code(secret, clock), current_password="wrong-one"
+        client,
+        "/account/two-factor/disable",
+        code=code(secret, clock),
+        current_password="wrong-one",
     )
     assert no_code.status_code == no_password.status_code == 200
     assert stored(app).two_factor_enabled
@@ -232,7 +244,8 @@ def test_turning_it_off_needs_the_password_and_a_code(
     )
     assert done.status_code == 302
     alice = stored(app)
-    assert not alice.two_factor_enabled and alice.totp_secret is None
+    assert not alice.two_factor_enabled
+    assert alice.totp_secret is None
     assert "two_factor_disabled" in kinds(app, user.id)
     post_form(client, "/logout")
     assert login(client).headers["Location"] == "/account"  # the password alone again

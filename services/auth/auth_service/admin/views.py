@@ -8,8 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from auth_service.activity import recent_events
-from auth_service.events import auth_event
+from auth_service.activity import recent_events, record_event
 from auth_service.extensions import db, login_manager
 from auth_service.forms import ActivationForm, RolesForm
 from auth_service.models import User
@@ -113,7 +112,7 @@ def change_roles(user_id: int) -> Response | tuple[str, int]:
     user.roles = roles
     if not _save(user, "roles_changed"):
         return _conflict(_get_user(user_id))
-    auth_event("roles_changed", user, before=before, after=user.roles, by=current_user.id)
+    record_event("roles_changed", user, before=before, after=user.roles, by=current_user.id)
     flash(f"Roles of {user.username} saved: {', '.join(user.roles)}.", "success")
     return redirect(url_for("admin.user", user_id=user.id))
 
@@ -137,6 +136,6 @@ def change_activation(user_id: int) -> Response | tuple[str, int]:
         event = "reactivated"
     if not _save(user, event):
         return _conflict(_get_user(user_id))
-    auth_event(event, user, by=current_user.id)
+    record_event(event, user, by=current_user.id)
     flash(f"{user.username} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("admin.user", user_id=user.id))

@@ -69,7 +69,7 @@ def token() -> Response:
             f"Unsupported grant_type: use one of {', '.join(GRANT_TYPES)}.",
             errors={"grant_type": [f"One of {', '.join(GRANT_TYPES)}."]},
         )
-    if grant_type == "personal_access_token":
+    if grant_type == "personal_access_token" and isinstance(body, dict):
         issued = _personal_token_grant(body)
     else:
         issued = _password_grant(body)

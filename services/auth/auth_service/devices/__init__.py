@@ -1,1 +1,1 @@
-"""Active sessions: each signed-in device of a user, listed on the account page, ended one by one."""
+"""Active sessions: each signed-in device of a user, listed and ended one by one."""

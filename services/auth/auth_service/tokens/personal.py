@@ -81,10 +81,10 @@ def exchange(row: PersonalToken, user: User) -> IssuedToken:
     issued = issue_token(user.id, user.username, user.roles, scope=row.scopes, pat=row.id)
     now = time.time()
     # Forget exchanges whose tokens have expired: nothing is left to revoke.
-    db.session.execute(
-        delete(PersonalTokenExchange).where(PersonalTokenExchange.expires_at < now)
+    db.session.execute(delete(PersonalTokenExchange).where(PersonalTokenExchange.expires_at < now))
+    db.session.add(
+        PersonalTokenExchange(token_id=row.id, jti=issued.jti, expires_at=issued.expires_at)
     )
-    db.session.add(PersonalTokenExchange(token_id=row.id, jti=issued.jti, expires_at=issued.expires_at))
     row.last_used_at = utcnow()
     db.session.commit()
     return issued

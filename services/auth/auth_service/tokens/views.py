@@ -58,7 +58,7 @@ def create() -> Response:
     row, text = personal.create_token(
         user, form.name.data or "", form.scopes.data or [], timedelta(days=form.days.data)
     )
-    record_event("token_created", user, token=row.id, name=row.name, scopes=row.scopes)
+    record_event("token_created", user, token=row.id, token_name=row.name, scopes=row.scopes)
     return _page(new_token=text)
 
 
@@ -72,6 +72,6 @@ def revoke(token_id: int) -> Response:
         abort(404, "There is no such token.")
     if ConfirmForm().validate_on_submit() and row.revoked_at is None:
         personal.revoke(row)
-        record_event("token_revoked", user, token=row.id, name=row.name)
+        record_event("token_revoked", user, token=row.id, token_name=row.name)
         flash(f"The token {row.name!r} is revoked: clients using it are refused now.", "success")
     return redirect(url_for("tokens.tokens"))

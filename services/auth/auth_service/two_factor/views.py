@@ -157,4 +157,3 @@ def login() -> Response | str:
             target = safe_next_url(state.get("next"))
             return set_identity_cookie(redirect(target), user)
     return render_template("two_factor/login.html", form=form)
-
