@@ -29,6 +29,7 @@ DESCRIPTIONS = {
     "recovery_code_used": "Signed in with a recovery code",
     "two_factor_enabled": "Two-factor sign-in turned on",
     "two_factor_disabled": "Two-factor sign-in turned off",
+    "recovery_codes_renewed": "New recovery codes made",
     "token_created": "Personal access token created",
     "token_revoked": "Personal access token revoked",
     "password_changed": "Password changed",

@@ -239,6 +239,14 @@ class TwoFactorDisableForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Turn off two-factor sign-in")
 
 
+class RecoveryCodesForm(FlaskForm):  # type: ignore[misc]
+    """New recovery codes replace the old ones: both factors are needed."""
+
+    code = _code_field("Code from your app")
+    current_password = _current_password_field()
+    submit = SubmitField("Make new recovery codes")
+
+
 class SecondStepForm(FlaskForm):  # type: ignore[misc]
     """The second step of signing in."""
 

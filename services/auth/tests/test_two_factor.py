@@ -15,7 +15,14 @@ from auth_service.two_factor.secret_box import load_box
 from servicekit.settings import ConfigError
 from tests.conftest import AppFactory, identity_cookie, login, make_app, post_form
 from tests.factories import PASSWORD
-from tests.two_factor_helpers import Clock, clock, code, enable_two_factor, start_setup
+from tests.two_factor_helpers import (
+    RECOVERY_PATTERN,
+    Clock,
+    clock,
+    code,
+    enable_two_factor,
+    start_setup,
+)
 
 __all__ = ["clock"]  # the fixture, imported to be found
 
@@ -311,3 +318,31 @@ def test_the_secret_is_encrypted_with_the_configured_key(
     login(client)
     secret = start_setup(client)
     assert Fernet(key.encode()).decrypt(stored(app).totp_secret.encode()).decode() == secret  # type: ignore[union-attr]
+
+
+def test_new_recovery_codes_replace_the_old_ones(
+    app: Flask, client: FlaskClient, user: User, clock: Clock
+) -> None:
+    login(client)
+    secret, old = enable_two_factor(client, clock)
+    refused = post_form(
+        client, "/account/two-factor/recovery-codes", code="000000", current_password=PASSWORD
+    )
+    assert "This code is not valid" in refused.get_data(as_text=True)
+
+    response = post_form(
+        client,
+        "/account/two-factor/recovery-codes",
+        code=code(secret, clock),
+        current_password=PASSWORD,
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    new = RECOVERY_PATTERN.findall(response.get_data(as_text=True))
+    assert len(new) == 10
+    assert not set(new) & set(old)
+    assert "recovery_codes_renewed" in kinds(app, user.id)
+
+    post_form(client, "/logout")
+    login(client)
+    assert second_step(client, old[0]).status_code == 200  # the old codes are gone
+    assert second_step(client, new[0]).status_code == 302

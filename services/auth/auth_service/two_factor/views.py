@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from auth_service.activity import record_event
 from auth_service.extensions import db, limiter
 from auth_service.forms import (
+    RecoveryCodesForm,
     SecondStepForm,
     TwoFactorConfirmForm,
     TwoFactorDisableForm,
@@ -43,7 +44,7 @@ def _me() -> User:
     return user
 
 
-def _password_ok(form: TwoFactorConfirmForm | TwoFactorDisableForm) -> bool:
+def _password_ok(form: TwoFactorConfirmForm | TwoFactorDisableForm | RecoveryCodesForm) -> bool:
     matches, _ = verify_password(_me().password_hash, form.current_password.data or "")
     if not matches:
         field = form.current_password
@@ -56,6 +57,7 @@ def _page(**context: object) -> str:
     context.setdefault("start_form", TwoFactorStartForm(formdata=None))
     context.setdefault("confirm_form", TwoFactorConfirmForm(formdata=None))
     context.setdefault("disable_form", TwoFactorDisableForm(formdata=None))
+    context.setdefault("recovery_form", RecoveryCodesForm(formdata=None))
     if user.two_factor_enabled:
         context["remaining"] = remaining_recovery_codes(user)
     elif user.totp_secret is not None:  # set up, waiting for the first code
@@ -97,13 +99,33 @@ def confirm() -> Response | str:
         if use_totp(user, form.code.data or "", secret=decrypt(user.totp_secret)):
             user.totp_enabled_at = utcnow()
             db.session.commit()
-            codes = new_recovery_codes(user)
             record_event("two_factor_enabled", user)
-            response = make_response(render_template("two_factor/recovery_codes.html", codes=codes))
-            response.headers["Cache-Control"] = "no-store"  # shown once: never from a cache
-            return response
+            return _show_recovery_codes(user)
         form.code.errors = [*form.code.errors, WRONG_CODE]
     return _page(confirm_form=form)
+
+
+def _show_recovery_codes(user: User) -> Response:
+    codes = new_recovery_codes(user)
+    response = make_response(render_template("two_factor/recovery_codes.html", codes=codes))
+    response.headers["Cache-Control"] = "no-store"  # shown once: never from a cache
+    return response
+
+
+@bp.post("/account/two-factor/recovery-codes")
+@login_required
+def renew_recovery_codes() -> Response | str:
+    """Ten new recovery codes (the old ones stop working), with the password and a TOTP code."""
+    form = RecoveryCodesForm()
+    user = _me()
+    if not user.two_factor_enabled:
+        return redirect(url_for("two_factor.manage"))
+    if form.validate_on_submit() and _password_ok(form):
+        if use_totp(user, form.code.data or ""):
+            record_event("recovery_codes_renewed", user)
+            return _show_recovery_codes(user)
+        form.code.errors = [*form.code.errors, WRONG_CODE]
+    return _page(recovery_form=form)
 
 
 @bp.post("/account/two-factor/disable")
