@@ -17,6 +17,8 @@ the nox session's virtualenv) and `nginx` on PATH.
                          the gateway spreads requests over them (an nginx upstream group).
                          Their ports follow the gateway's in SMOKE_PORTS, or the system picks.
     SMOKE_KEEP_LOGS      set: keep the work folder and its logs even when all went well
+    SMOKE_OWN_REDIS      1: start a private redis-server instead of using SMOKE_REDIS_URL (below)
+    SMOKE_OWN_REDIS_PORT its port (default: the gateway port + 1000, or any free port)
 
 Every run creates its own databases (smoke_<random>_<service>) and drops them at the end; the
 Redis database is emptied before and after. The command gets SMOKE_BASE_URL (the gateway),
@@ -26,6 +28,19 @@ separated) and SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created wit
 create-admin). nginx keeps its cover image cache in the work folder.
 Whatever happens, every process started here is stopped (SIGTERM to its process group, then
 SIGKILL) and the databases are dropped.
+
+A private Redis (SMOKE_OWN_REDIS=1) is for tests that freeze, kill or restart Redis: the
+shared one must never be frozen. It runs from the work folder with no persistence at all (no
+RDB, no AOF: like a production cache, a restart comes back empty), and every service uses it.
+The command then also gets:
+
+    SMOKE_REDIS_URL      the private server (redis://127.0.0.1:<port>/0)
+    SMOKE_REDIS_PID      its pid, for SIGSTOP / SIGCONT / SIGKILL
+    SMOKE_REDIS_PIDFILE  the file the server writes its pid into (a restarted one too)
+    SMOKE_REDIS_RESTART  the shell command that starts it again after a kill, same port and
+                         configuration, detached; its new pid is then in SMOKE_REDIS_PIDFILE
+
+tests/smoke/redis_control.py wraps these. A restarted server is stopped at the end as well.
 """
 
 from __future__ import annotations
@@ -33,6 +48,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -120,6 +136,85 @@ http {{
 """
 
 
+def free_port(preferred: int) -> int:
+    """``preferred`` if nothing listens on it on loopback, else a port the kernel picks."""
+    import socket
+
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+class PrivateRedis:
+    """A redis-server of this run only (SMOKE_OWN_REDIS=1): tests may freeze, kill, restart it."""
+
+    def __init__(self, workdir: Path, port: int) -> None:
+        self.port = port
+        self.folder = workdir / "redis"
+        self.folder.mkdir()
+        self.config = self.folder / "redis.conf"
+        self.pidfile = self.folder / "redis.pid"
+        # No persistence: `save ""` turns RDB snapshots off, appendonly no the AOF. A restart
+        # starts empty, which is exactly what the services must survive.
+        self.config.write_text(
+            f"""port {port}
+bind 127.0.0.1
+protected-mode yes
+save ""
+appendonly no
+dir {self.folder}
+pidfile {self.pidfile}
+logfile {workdir / "logs" / "redis.log"}
+"""
+        )
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def command(self) -> list[str]:
+        return [shutil.which("redis-server") or "/usr/bin/redis-server", str(self.config)]
+
+    def restart_command(self) -> str:
+        """A shell command that starts it again, detached (the caller need not wait for it)."""
+        return shlex.join([*self.command(), "--daemonize", "yes"])
+
+    def wait_ready(self, timeout: float = 10) -> None:
+        import redis
+
+        client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.RedisError as error:
+                if time.monotonic() > deadline:
+                    message = f"the private redis-server on {self.port} never answered"
+                    raise RuntimeError(message) from error
+                time.sleep(0.1)
+
+    def stop_restarted(self) -> None:
+        """Stop a server a test restarted (not our child): the pid in its pidfile, if ours."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            # redis-server rewrites its command line, but it works in its `dir`: our folder.
+            cwd = Path(f"/proc/{pid}/cwd").readlink()
+        except (OSError, ValueError):
+            return
+        if cwd != self.folder:  # the pid was reused by someone else
+            return
+        for signum in (signal.SIGCONT, signal.SIGKILL):  # a frozen server ignores SIGTERM
+            with suppress(ProcessLookupError):
+                os.kill(pid, signum)
+        log(f"stopped the restarted redis-server (pid {pid})")
+
+
 class Stack:
     """The processes and databases of one run."""
 
@@ -146,6 +241,7 @@ class Stack:
         self.databases = {name: f"smoke_{self.run_id}_{name}" for name in STARTED}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.log_files: list[IO[bytes]] = []
+        self.own_redis: PrivateRedis | None = None
 
     # --- databases -------------------------------------------------------------------------
     def _admin(self, *statements: str) -> None:
@@ -176,7 +272,14 @@ class Stack:
     def flush_redis(self) -> None:
         import redis
 
-        redis.Redis.from_url(self.redis_url).flushdb()
+        if self.own_redis is None:  # a private server starts empty and is gone afterwards
+            redis.Redis.from_url(self.redis_url).flushdb()
+
+    def start_own_redis(self, port: int) -> None:
+        self.own_redis = PrivateRedis(self.workdir, port)
+        self.redis_url = self.own_redis.url
+        self.start("redis", self.own_redis.command())
+        self.own_redis.wait_ready()
 
     # --- configuration ---------------------------------------------------------------------
     def service_env(self, service: str, replica: int = 1) -> dict[str, str]:
@@ -328,6 +431,8 @@ class Stack:
             if process.poll() is None:
                 with suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGTERM)
+                    # A test may have left it frozen (SIGSTOP): SIGTERM waits for SIGCONT.
+                    os.killpg(process.pid, signal.SIGCONT)
         deadline = time.monotonic() + 30
         for name, process in self.processes.items():
             try:
@@ -338,6 +443,8 @@ class Stack:
             with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        if self.own_redis is not None:
+            self.own_redis.stop_restarted()
         for output in self.log_files:
             output.close()
         log("stopped every process")
@@ -377,6 +484,10 @@ def main(argv: list[str]) -> int:
         cleanup.callback(stack.flush_redis)
         cleanup.callback(stack.drop_databases)
         cleanup.callback(stack.stop)
+        if os.environ.get("SMOKE_OWN_REDIS") == "1":
+            own_port = os.environ.get("SMOKE_OWN_REDIS_PORT") or str(ports["gateway"] + 1000)
+            stack.start_own_redis(free_port(int(own_port)))
+            log(f"private redis-server on {stack.redis_url}")
         stack.flush_redis()
         stack.create_databases()
         for service in STARTED:
@@ -415,6 +526,15 @@ def main(argv: list[str]) -> int:
                 "SMOKE_ADMIN_PASSWORD": admin_password,
             }
         )
+        if stack.own_redis is not None:
+            env.update(
+                {
+                    "SMOKE_REDIS_URL": stack.redis_url,
+                    "SMOKE_REDIS_PID": str(stack.processes["redis"].pid),
+                    "SMOKE_REDIS_PIDFILE": str(stack.own_redis.pidfile),
+                    "SMOKE_REDIS_RESTART": stack.own_redis.restart_command(),
+                }
+            )
         log(f"gateway on {env['SMOKE_BASE_URL']}: running {' '.join(command)}")
         result = subprocess.run(command, env=env, check=False)  # noqa: S603 - our own argv, no shell
         status = result.returncode

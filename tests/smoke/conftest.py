@@ -11,6 +11,8 @@ What the harness passes on:
     SMOKE_GUNICORN_PIDS    native only: "auth=PID,blog=PID,api=PID", the gunicorn masters
     SMOKE_COMPOSE          containers only: the compose command of the running project
                            (e.g. "docker compose --project-name x --file compose.yaml")
+    SMOKE_OWN_REDIS=1      native only: a private Redis the tests may freeze, kill and restart
+                           (SMOKE_REDIS_URL/PID/PIDFILE/RESTART, see redis_control.py)
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import pytest
 
 if TYPE_CHECKING:  # httpx is installed by the smoke sessions only, not by `nox -s tests`
     import httpx
+
+    from tests.smoke.redis_control import OwnRedis
 
 BASE_URL = os.environ.get("SMOKE_BASE_URL", "")
 COMPOSE = shlex.split(os.environ.get("SMOKE_COMPOSE", ""))
@@ -84,3 +88,18 @@ def read_logs() -> LogReader:
     if COMPOSE:
         return lambda name: compose("logs", "--no-color", name)
     pytest.skip("the harness gives no access to the logs")
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    """The run's private Redis (SMOKE_OWN_REDIS=1), running again after the test whatever it did.
+
+    Skips the test when the run has no private server: the shared one is never frozen.
+    """
+    from tests.smoke.redis_control import OwnRedis
+
+    server = OwnRedis.from_env()
+    try:
+        yield server
+    finally:
+        server.thaw_or_restart()
