@@ -15,15 +15,17 @@ from flask_login import LoginManager, current_user
 from servicekit.errors import Problem
 from servicekit.identity import (
     Identity,
+    RevocationStateUnknownError,
     TokenError,
     TokenVerifier,
     bearer_required,
+    get_verifier,
     init_identity,
     install_cookie_login,
     require_scope,
     roles_required,
 )
-from servicekit.revocation import MemoryRevocationStore
+from servicekit.revocation import MemoryRevocationStore, RevocationUnknownError
 from servicekit.settings import ConfigError
 from servicekit.testing import SigningKey
 
@@ -177,16 +179,32 @@ def test_tokens_issued_before_a_user_mark_are_refused(
     verifier.verify(key.mint(sub="6", issued_at=time.time() - 10))
 
 
-def test_unreachable_revocation_store_fails_closed(key: SigningKey) -> None:
-    class Down(MemoryRevocationStore):
-        def is_token_revoked(self, jti: str) -> bool:
-            raise ConnectionError("redis down")
+class DownStore(MemoryRevocationStore):
+    """A revocation store that cannot answer (Redis stalled, or restarted without its marks)."""
 
+    def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
+        raise RevocationUnknownError("redis down")
+
+
+def test_unreachable_revocation_store_fails_closed(key: SigningKey) -> None:
     verifier = TokenVerifier(
-        issuer=key.issuer, audience=key.audience, revocations=Down(), jwks=key.jwks()
+        issuer=key.issuer, audience=key.audience, revocations=DownStore(), jwks=key.jwks()
     )
-    with pytest.raises(TokenError, match="unreachable"):
-        verifier.verify(key.mint())
+    with pytest.raises(TokenError, match="revocation state unknown") as refused:
+        verifier.verify(key.mint(name="erin"))
+    # A TokenError (callers that know nothing of degraded modes refuse it) that still says who.
+    assert isinstance(refused.value, RevocationStateUnknownError)
+    assert refused.value.identity.name == "erin"
+    assert refused.value.identity.revocation_checked is False
+
+
+def test_a_bad_token_is_refused_before_revocation_is_even_asked(key: SigningKey) -> None:
+    verifier = TokenVerifier(
+        issuer=key.issuer, audience=key.audience, revocations=DownStore(), jwks=key.jwks()
+    )
+    with pytest.raises(TokenError) as refused:
+        verifier.verify(key.mint(lifetime=-3600))
+    assert not isinstance(refused.value, RevocationStateUnknownError)
 
 
 def test_exactly_one_key_source(store: MemoryRevocationStore) -> None:
@@ -466,3 +484,57 @@ def test_a_refused_token_stays_refused_within_the_request(api_app: Flask) -> Non
         for _ in range(2):
             with pytest.raises(HTTPException):
                 bearer_identity()
+
+
+# -- When the revocation store cannot answer: read pages, never write; the API says 503 ----------
+
+
+@pytest.fixture
+def degraded_browser_app(browser_app: Flask) -> Flask:
+    get_verifier_of(browser_app).revocations = DownStore()
+
+    @browser_app.post("/comment")
+    def comment() -> Any:
+        return jsonify(user=current_user.name if current_user.is_authenticated else None)
+
+    return browser_app
+
+
+def get_verifier_of(app: Flask) -> TokenVerifier:
+    with app.app_context():
+        return get_verifier()
+
+
+def test_pages_still_render_for_a_signed_in_reader_when_revocations_cannot_be_checked(
+    degraded_browser_app: Flask, key: SigningKey
+) -> None:
+    client = degraded_browser_app.test_client()
+    client.set_cookie("identity", key.mint(name="carol"))
+    assert client.get("/me").get_json() == {"user": "carol"}
+
+
+def test_writes_are_refused_when_revocations_cannot_be_checked(
+    degraded_browser_app: Flask, key: SigningKey
+) -> None:
+    client = degraded_browser_app.test_client()
+    client.set_cookie("identity", key.mint(name="carol"))
+    response = client.post("/comment")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert "cannot confirm your sign-in" in response.get_data(as_text=True)
+    # An anonymous write is not about identity at all: it goes on.
+    client.delete_cookie("identity")
+    assert client.post("/comment").get_json() == {"user": None}
+
+
+def test_the_api_answers_503_not_401_when_revocations_cannot_be_checked(
+    api_app: Flask, key: SigningKey
+) -> None:
+    get_verifier_of(api_app).revocations = DownStore()
+    response = api_app.test_client().get("/mine", headers={"Authorization": f"Bearer {key.mint()}"})
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"] == "2"
+    # An invalid token is still a plain 401: degraded mode opens nothing.
+    bad = api_app.test_client().get("/mine", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401

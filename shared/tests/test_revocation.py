@@ -1,62 +1,49 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-import redis
 
+from servicekit.redisclient import DEFAULT_TIMEOUT_MS, redis_client
 from servicekit.revocation import (
     MemoryRevocationStore,
     RedisRevocationStore,
     RevocationStore,
+    RevocationUnknownError,
     revocation_store_from_uri,
 )
+from servicekit.testing import PrivateRedis, redis_server_binary
 
 
-class FakeRedis:
-    """The three Redis commands the store uses, with expiry."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, tuple[bytes, float]] = {}
-
-    def set(self, key: str, value: str, ex: int) -> None:
-        self.data[key] = (value.encode(), time.time() + ex)
-
-    def get(self, key: str) -> bytes | None:
-        item = self.data.get(key)
-        return item[0] if item and item[1] > time.time() else None
-
-    def exists(self, key: str) -> int:
-        return int(self.get(key) is not None)
-
-    def mget(self, keys: list[str]) -> list[bytes | None]:
-        return [self.get(key) for key in keys]
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateRedis]:
+    """A redis-server of these tests' own: they flush, freeze and restart it."""
+    if redis_server_binary() is None:
+        pytest.skip("needs redis-server")
+    with PrivateRedis.started(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
-def _real_redis() -> Any:
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=0.5)
-    try:
-        client.ping()
-    except redis.RedisError:
-        return None
-    return client
+@pytest.fixture
+def redis_store(redis_server: PrivateRedis) -> RedisRevocationStore:
+    """A Redis store over an empty server, made whole (it holds an epoch)."""
+    client = redis_client(redis_server.url)
+    client.flushdb()
+    store = RedisRevocationStore(client, prefix="test", retry_after=0)
+    store.republish({})
+    return store
 
 
-STORES = ["memory", "fake-redis", "redis"]
+STORES = ["memory", "redis"]
 
 
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest) -> RevocationStore:
     if request.param == "memory":
         return MemoryRevocationStore()
-    if request.param == "fake-redis":
-        return RedisRevocationStore(FakeRedis(), prefix="test")  # type: ignore[arg-type]
-    client = _real_redis()
-    if client is None:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    client.flushdb()
-    return RedisRevocationStore(client, prefix=f"test-{time.time_ns()}")
+    redis_store: RedisRevocationStore = request.getfixturevalue("redis_store")
+    return redis_store
 
 
 def test_token_revocation(store: RevocationStore) -> None:
@@ -87,9 +74,16 @@ def test_memory_uris_share_a_store_per_name() -> None:
     assert revocation_store_from_uri("memory://x") is not revocation_store_from_uri("memory://y")
 
 
-def test_redis_uri() -> None:
-    store = revocation_store_from_uri("redis://127.0.0.1:6379/0")
+def test_redis_uri_gives_a_client_bounded_in_time_without_retries() -> None:
+    store = revocation_store_from_uri("redis://127.0.0.1:6379/0", timeout_ms=300)
     assert isinstance(store, RedisRevocationStore)
+    options = store.client.connection_pool.connection_kwargs
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == 0.3
+    assert options["retry"].get_retries() == 0
+    default = revocation_store_from_uri("redis://127.0.0.1:6379/0")
+    assert isinstance(default, RedisRevocationStore)
+    timeout = default.client.connection_pool.connection_kwargs["socket_timeout"]
+    assert timeout == DEFAULT_TIMEOUT_MS / 1000
 
 
 def test_unknown_uri() -> None:
@@ -103,3 +97,56 @@ def test_lookup_answers_both_questions(store: RevocationStore) -> None:
     store.revoke_user_tokens("u1", at=99.5)
     assert store.lookup("j1", "u1") == (True, 99.5)
     assert store.lookup("j2", "u2") == (False, None)
+
+
+def test_marks_only_move_forward(store: RevocationStore) -> None:
+    store.revoke_user_tokens("u", at=200.0)
+    store.revoke_user_tokens("u", at=100.0)  # e.g. a republish that read the database earlier
+    assert store.user_tokens_valid_after("u") == 200.0
+    store.republish({"u": 150.0, "v": 50.0})
+    assert store.lookup("j", "u") == (False, 200.0)
+    assert store.lookup("j", "v") == (False, 50.0)
+
+
+def test_memory_store_never_needs_a_republish() -> None:
+    assert MemoryRevocationStore().needs_republish() is False
+
+
+def test_a_redis_without_epoch_cannot_vouch_for_a_token(
+    redis_server: PrivateRedis, redis_store: RedisRevocationStore
+) -> None:
+    redis_store.revoke_user_tokens("u", at=10.0)
+    assert redis_store.needs_republish() is False
+    redis_store.client.flushdb()  # what a restart of a Redis without persistence does
+    assert redis_store.needs_republish() is True
+    with pytest.raises(RevocationUnknownError, match="epoch"):
+        redis_store.lookup("j", "u")
+    redis_store.republish({"u": 10.0})
+    assert redis_store.lookup("j", "u") == (False, 10.0)
+
+
+def test_a_frozen_redis_costs_one_timeout_then_answers_unknown_at_once(
+    redis_server: PrivateRedis,
+) -> None:
+    client = redis_client(redis_server.url, timeout_ms=200)
+    client.flushdb()
+    store = RedisRevocationStore(client, retry_after=60)
+    store.republish({})
+    store.lookup("j", "u")  # connected and healthy
+    with redis_server.frozen():
+        started = time.monotonic()
+        with pytest.raises(RevocationUnknownError, match="did not answer"):
+            store.lookup("j", "u")
+        assert time.monotonic() - started < 2  # the 200 ms timeout, no retries
+        started = time.monotonic()
+        with pytest.raises(RevocationUnknownError, match="a moment ago"):
+            store.lookup("j", "u")
+        assert time.monotonic() - started < 0.1  # not asked again within retry_after
+    store._unavailable_until = 0  # the pause is over
+    assert store.lookup("j", "u") == (False, None)
+
+
+def test_an_unreachable_redis_is_unknown_not_an_error(free_tcp_port: int) -> None:
+    store = revocation_store_from_uri(f"redis://127.0.0.1:{free_tcp_port}/0")
+    with pytest.raises(RevocationUnknownError):
+        store.lookup("j", "u")

@@ -23,6 +23,7 @@ from auth_service.config import auth_config_from_env, check_password_hashing
 from auth_service.devices.views import bp as devices_bp
 from auth_service.extensions import csrf, db, limiter, login_manager, migrate
 from auth_service.passwords import init_passwords
+from auth_service.revocations import init_revocations
 from auth_service.sessions import load_user
 from auth_service.signing import init_signing
 from auth_service.tokens.views import bp as tokens_bp
@@ -54,6 +55,7 @@ def create_app(
     _init_login(app)
     init_signing(app)
     init_secret_box(app)
+    init_revocations(app)
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(two_factor_bp)

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
-from auth_service.accounts.views import find_user
+from auth_service.accounts.lookup import find_user
 from auth_service.extensions import db
 from auth_service.models import ROLES, User, new_session_token
 from auth_service.passwords import hash_password, password_problem

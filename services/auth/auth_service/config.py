@@ -33,6 +33,9 @@ def auth_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, 
         "LOGIN_RATE_LIMIT_ACCOUNT": env.str("LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute"),
         "LOGIN_RATE_LIMIT_IP": env.str("LOGIN_RATE_LIMIT_IP", "30 per minute"),
         "REGISTER_RATE_LIMIT_IP": env.str("REGISTER_RATE_LIMIT_IP", "10 per hour"),
+        # How often each worker checks that Redis still holds every revocation mark (and
+        # copies them back from the database when it does not): auth_service.revocations.
+        "AUTH_REVOCATION_CHECK_SECONDS": env.int("REVOCATION_CHECK_SECONDS", 1, minimum=1),
         "REMEMBER_COOKIE_DAYS": env.int("REMEMBER_COOKIE_DAYS", 14, minimum=1),
         "USERS_PER_PAGE": env.int("USERS_PER_PAGE", 20, minimum=1),
         # Two-factor sign-in: the key that encrypts TOTP secrets (two_factor/secret_box.py),

@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Regexp
 
+from auth_service.accounts.lookup import normalize_name
 from auth_service.models import ROLES
 from auth_service.passwords import MAX_LENGTH, password_problem
 from auth_service.tokens.scopes import SCOPES
@@ -36,8 +37,13 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _lower_strip(value: Any) -> Any:
-    return value.strip().lower() if isinstance(value, str) else value
+def _normalize(value: Any) -> Any:
+    """NFKC and stripped: a full-width or composed spelling becomes the plain one."""
+    return normalize_name(value) if isinstance(value, str) else value
+
+
+def _normalize_lower(value: Any) -> Any:
+    return normalize_name(value).lower() if isinstance(value, str) else value
 
 
 class NewPasswordMixin:
@@ -58,7 +64,7 @@ class RegisterForm(FlaskForm, NewPasswordMixin):  # type: ignore[misc]
 
     username = StringField(
         "Username",
-        filters=[_strip],
+        filters=[_normalize],
         validators=[
             DataRequired(),
             Regexp(
@@ -70,7 +76,7 @@ class RegisterForm(FlaskForm, NewPasswordMixin):  # type: ignore[misc]
     )
     email = EmailField(
         "Email",
-        filters=[_lower_strip],
+        filters=[_normalize_lower],
         validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
         render_kw={"autocomplete": "email"},
     )
@@ -141,7 +147,7 @@ class ChangeEmailForm(FlaskForm):  # type: ignore[misc]
 
     email = EmailField(
         "New email",
-        filters=[_lower_strip],
+        filters=[_normalize_lower],
         validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)],
         render_kw={"autocomplete": "email"},
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, func
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_service.extensions import db
@@ -41,6 +41,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: As typed (NFKC-normalised), shown as such; unique ignoring case (index below).
     username: Mapped[str] = mapped_column(String(32), unique=True)
     #: Kept lower-cased, so uniqueness and look-ups ignore case.
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -60,6 +61,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     #: The time step of the last code accepted: a code is refused unless its step is later,
     #: so a code seen over someone's shoulder cannot be used again within its window.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: Identity tokens issued before this Unix time (sub-second) are revoked: the durable copy
+    #: of the mark every verifier reads from Redis (auth_service.revocations).
+    tokens_valid_after: Mapped[float | None] = mapped_column(Float)
     #: Optimistic locking: an admin's stale form cannot overwrite a newer change.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -94,9 +98,13 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         """Whether signing in needs a code from the user's authenticator app."""
         return self.totp_enabled_at is not None
 
-    def end_sessions(self) -> None:
-        """Invalidate every session and remember-me cookie issued so far (commit to apply)."""
+    def end_sessions(self, at: float) -> None:
+        """Invalidate every session, remember-me cookie and identity token issued before ``at``.
+
+        Commit to apply; then publish the mark (auth_service.revocations.publish_mark).
+        """
         self.session_token = new_session_token()
+        self.tokens_valid_after = max(at, self.tokens_valid_after or at)
 
     # -- roles ----------------------------------------------------------------------------------
 
@@ -122,3 +130,10 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"
+
+
+# Unique ignoring case in the database itself: two registrations of "Frank" and "frank" at the
+# same moment both pass the Python check, and only one may be committed. (Emails are stored
+# lower-cased already; the index makes that a guarantee rather than a habit.)
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
+Index("uq_users_email_lower", func.lower(User.email), unique=True)

@@ -5,12 +5,17 @@ parameters come from the app's configuration; hashes made with older parameters 
 the next time their owner logs in (see :func:`verify_password`).
 
 The rules follow NIST SP 800-63B: a minimum length, a generous maximum, no composition rules,
-and a refusal of the passwords attackers try first (``data/common-passwords.txt``).
+and a refusal of the passwords attackers try first (``data/common-passwords.txt``). As it
+recommends for Unicode passwords (section 5.1.1.2), a password is normalised with NFKC before
+it is checked against the rules, hashed or verified: "é" typed as one code point or as "e" and
+a combining accent, on two keyboards, is the same password. Hashes made before normalisation
+hold the password as typed; :func:`verify_password` tries that form too and upgrades the hash.
 """
 
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from functools import cache
 from importlib.resources import files
 
@@ -34,8 +39,14 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
 
 
+def normalize_password(password: str) -> str:
+    """The form of ``password`` that is hashed and measured: NFKC (NIST SP 800-63B)."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def password_problem(password: str, *, username: str = "", email: str = "") -> str | None:
     """Why ``password`` is not acceptable, or None when it is."""
+    password = normalize_password(password)
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
@@ -65,8 +76,8 @@ def hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    """An argon2id hash of ``password`` with the current parameters."""
-    return hasher().hash(password)
+    """An argon2id hash of ``password`` (normalised) with the current parameters."""
+    return hasher().hash(normalize_password(password))
 
 
 def init_passwords(app: Flask) -> None:
@@ -90,15 +101,25 @@ def verify_password(password_hash: str | None, password: str) -> tuple[bool, str
     """Check ``password`` against ``password_hash`` (None: no such user, checked anyway).
 
     Returns ``(matches, new_hash)``: ``new_hash`` is set when the password matched but was
-    hashed with other parameters than today's, and the caller should store it.
+    hashed with other parameters than today's, or before passwords were normalised, and the
+    caller should store it.
     """
     ph = hasher()
-    try:
-        ph.verify(password_hash or _dummy_hash(), password)
-    except (VerificationError, InvalidHashError):
+    normalized = normalize_password(password)
+    stored = password_hash or _dummy_hash()
+    matches = _matches(ph, stored, normalized)
+    # Only a password that normalisation changes can have an older, as-typed hash; checking
+    # it for unknown users too keeps the cost independent of whether the account exists.
+    typed_form = not matches and normalized != password and _matches(ph, stored, password)
+    if password_hash is None or not (matches or typed_form):
         return False, None
-    if password_hash is None:  # pragma: no cover - a random password never matches
-        return False, None
-    if ph.check_needs_rehash(password_hash):
-        return True, ph.hash(password)
+    if typed_form or ph.check_needs_rehash(password_hash):
+        return True, ph.hash(normalized)
     return True, None
+
+
+def _matches(ph: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return ph.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

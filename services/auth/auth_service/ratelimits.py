@@ -3,10 +3,17 @@
 Two limits guard each credential endpoint:
 
 * per client IP, counting every attempt: one address cannot try many accounts quickly;
-* per account, counting failed attempts only: nobody can guess one account's password quickly
-  from many addresses, and its owner, who gets it right, is not locked out by successes.
+* per account, one budget (:func:`account_budget`): nobody can guess one account's password
+  quickly from many addresses.
 
-The per-account key is the submitted name, whether or not such an account exists, so the limit
+The account budget is one counter per account, shared by the login form and the token
+endpoint, whichever name (username or email, in any case or Unicode form) the attempt uses.
+It is counted atomically *before* the password is checked, on every attempt: 25 concurrent
+guesses get 5 password checks, not 25 (counting failures after the check, as a response
+filter does, lets every concurrent attempt through the check first). Successful sign-ins
+count too; a person rarely signs in five times a minute.
+
+An attempt naming no account is counted under the normalised name it typed, so the limit
 says nothing about which accounts exist.
 """
 
@@ -18,22 +25,14 @@ from flask import current_app, g, request
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 
+from auth_service.accounts.lookup import find_user, login_key
 from auth_service.events import auth_event
+from auth_service.extensions import limiter
 
-
-def account_key(field: str) -> Callable[[], str]:
-    """A key function: the account named by form field or JSON member ``field``."""
-
-    def key() -> str:
-        if request.is_json:
-            body = request.get_json(silent=True)
-            value = body.get(field) if isinstance(body, dict) else None
-        else:
-            value = request.form.get(field)
-        name = value.strip().lower() if isinstance(value, str) else ""
-        return f"account:{name}"
-
-    return key
+#: The scope of the per-account budget: shared limits with one scope share their counters.
+ACCOUNT_BUDGET_SCOPE = "login-account"
+#: Longer than any username or email: not worth a database look-up.
+LONGEST_LOGIN = 320
 
 
 def config_limit(name: str) -> Callable[[], str]:
@@ -42,7 +41,11 @@ def config_limit(name: str) -> Callable[[], str]:
 
 
 def failed_attempt(_response: object) -> bool:
-    """Count the request against the per-account limit only when the credentials were wrong."""
+    """Count the request against a limit only when the credentials were wrong (deduct_when).
+
+    For limits where a success must not count and a race is harmless (the second step of a
+    two-factor sign-in, which a password already guards).
+    """
     return bool(g.get("credentials_failed", False))
 
 
@@ -52,4 +55,55 @@ def log_lockout(limit: RequestLimit) -> None:
     auth_event("rate_limited", limit=str(limit.limit), scope=scope)
 
 
-__all__ = ["account_key", "config_limit", "failed_attempt", "get_remote_address", "log_lockout"]
+def submitted_login() -> str:
+    """The account an attempt names: form field ``login`` or JSON member ``username``."""
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # absurdly nested JSON: the view answers 400
+            body = None
+        value = body.get("username") if isinstance(body, dict) else None
+    else:
+        value = request.form.get("login")
+    return value if isinstance(value, str) else ""
+
+
+def account_budget_key() -> str:
+    """The per-account budget's key: the account's id if it exists, else the typed name."""
+    login = submitted_login()
+    if len(login) > LONGEST_LOGIN:
+        return "account:name:(too long)"
+    user = find_user(login) if login.strip() else None
+    return f"account:user:{user.id}" if user is not None else f"account:name:{login_key(login)}"
+
+
+def _not_a_password_attempt() -> bool:
+    """GET pages, and personal-token exchanges (256 random bits: the per-IP limit suffices)."""
+    if request.method != "POST":
+        return True
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            return False
+        return isinstance(body, dict) and body.get("grant_type") == "personal_access_token"
+    return False
+
+
+#: The decorator of every view that checks a password for a sign-in.
+account_budget = limiter.shared_limit(
+    config_limit("LOGIN_RATE_LIMIT_ACCOUNT"),
+    scope=ACCOUNT_BUDGET_SCOPE,
+    key_func=account_budget_key,
+    exempt_when=_not_a_password_attempt,
+    on_breach=log_lockout,
+)
+
+
+__all__ = [
+    "account_budget",
+    "config_limit",
+    "failed_attempt",
+    "get_remote_address",
+    "log_lockout",
+]

@@ -29,8 +29,8 @@ from auth_service.devices.models import Device, new_device_key
 from auth_service.events import auth_event
 from auth_service.extensions import db
 from auth_service.models import User, utcnow
+from auth_service.revocations import publish_mark, revocations
 from auth_service.signing import issue_token
-from servicekit.revocation import RevocationStore, revocation_store_from_uri
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,11 +40,6 @@ def login_required(view: Callable[P, R]) -> Callable[P, R]:
     """Flask-Login's ``login_required``, typed (Flask-Login ships no type information)."""
     wrapped: Callable[P, R] = flask_login.login_required(view)
     return wrapped
-
-
-def revocations() -> RevocationStore:
-    """The revocation store blog and api consult (REVOCATION_STORE_URI)."""
-    return revocation_store_from_uri(current_app.config["REVOCATION_STORE_URI"])
 
 
 #: How often a device's "last seen" is written: not on every request.
@@ -159,17 +154,18 @@ def end_all_sessions(user: User, reason: str) -> None:
     """Invalidate every session, remember-me cookie and token of ``user``, everywhere.
 
     The new session token makes earlier auth cookies useless; the revocation mark makes every
-    identity token issued until now fail in every verifier. Commits.
+    identity token issued until now fail in every verifier. Commits: from then on the
+    revocation holds, even if publishing the mark to Redis fails (auth_service.revocations).
     """
-    user.end_sessions()
+    user.end_sessions(time.time())
     db.session.execute(
         update(Device)
         .where(Device.user_id == user.id, Device.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
     db.session.commit()
-    revocations().revoke_user_tokens(str(user.id))
-    auth_event("sessions_ended", user, reason=reason)
+    published = publish_mark(user.id, user.tokens_valid_after or time.time())
+    auth_event("sessions_ended", user, reason=reason, published=published)
 
 
 def log_out_here() -> None:

@@ -1,11 +1,17 @@
-"""Login and token endpoints are rate-limited per account (failures) and per client IP."""
+"""Login and token endpoints are rate-limited per account (one budget) and per client IP."""
 
 from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from auth_service.accounts import views as accounts_views
 from auth_service.models import User
 from tests.conftest import login
 from tests.factories import PASSWORD
@@ -33,12 +39,57 @@ def test_the_account_limit_ignores_case_and_other_addresses(app: Flask, user: Us
     assert login(attacker, "Alice", "wrong password").status_code == 429
 
 
-def test_successful_logins_do_not_count_against_the_account(
-    client: FlaskClient, user: User
-) -> None:
-    for _ in range(7):
+def test_one_budget_per_account_whatever_the_form_field_or_name(app: Flask, user: User) -> None:
+    """Form and API, username and email, any case or Unicode form: one budget of 5."""
+    form, api = app.test_client(), app.test_client()
+    assert login(form, "alice", "wrong password").status_code == 200
+    assert login(form, "ALICE@example.com", "wrong password").status_code == 200
+    guess = {"password": "wrong password"}
+    assert api.post("/api/token", json={"username": "Alice", **guess}).status_code == 401
+    assert (
+        api.post("/api/token", json={"username": "alice@EXAMPLE.com", **guess}).status_code == 401
+    )
+    # NFKC: full-width letters name the same account.
+    assert login(form, "\uff41lice", "wrong password").status_code == 200
+    assert api.post("/api/token", json={"username": "alice", **guess}).status_code == 429
+    assert login(form, "alice@example.com", PASSWORD).status_code == 429
+
+
+def test_successful_sign_ins_count_too(client: FlaskClient, user: User) -> None:
+    """Counted before the password is checked, so whatever the outcome."""
+    for _ in range(5):
         assert login(client).status_code == 302
         client.delete_cookie("auth_session")
+    assert login(client).status_code == 429
+
+
+def test_25_concurrent_wrong_guesses_get_at_most_5_password_checks(
+    app: Flask, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    lock = threading.Lock()
+    real_verify = accounts_views.verify_password
+
+    def counting_verify(password_hash: str | None, password: str) -> tuple[bool, str | None]:
+        with lock:
+            checks.append(password)
+        time.sleep(0.05)  # a real hash takes this long: every attempt is in flight at once
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts_views, "verify_password", counting_verify)
+    start = threading.Barrier(25)
+
+    def guess(number: int) -> int:
+        client = app.test_client()
+        start.wait()
+        body = {"username": "alice", "password": f"guess {number}"}
+        return client.post("/api/token", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        statuses = Counter(pool.map(guess, range(25)))
+
+    assert len(checks) <= 5
+    assert statuses == {401: len(checks), 429: 25 - len(checks)}
 
 
 def test_unknown_accounts_are_limited_the_same_way(client: FlaskClient) -> None:

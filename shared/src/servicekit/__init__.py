@@ -10,6 +10,7 @@ rendering, health endpoints and logging. The parts are importable on their own:
 * :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check
 * :mod:`servicekit.identity`   verifying auth's tokens: cookie login, bearer tokens, roles
 * :mod:`servicekit.revocation` where revoked tokens are remembered
+* :mod:`servicekit.redisclient` Redis clients bounded in time, without retries
 * :mod:`servicekit.devidentity` a development-only signing key to run blog or api alone
 * :mod:`servicekit.testing`    test helpers: signing keys that mint tokens, SQL query counting
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 from flask import Flask
 
 from servicekit.errors import ErrorStyle, install_error_handlers
-from servicekit.health import install_health_endpoints
+from servicekit.health import add_redis_readiness_check, install_health_endpoints
 from servicekit.hooks import install_request_hooks
 from servicekit.logging import configure_logging
 from servicekit.settings import ConfigError, Settings
@@ -38,3 +39,4 @@ def init_service(app: Flask, settings: Settings, *, error_style: ErrorStyle) -> 
     install_request_hooks(app)
     install_error_handlers(app, error_style)
     install_health_endpoints(app)
+    add_redis_readiness_check(app)

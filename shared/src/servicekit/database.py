@@ -16,16 +16,34 @@ from sqlalchemy.engine.url import make_url
 from servicekit.health import ReadinessCheck, add_readiness_check
 
 
-def engine_options(database_url: str) -> dict[str, Any]:
+def engine_options(
+    database_url: str,
+    *,
+    connect_timeout: int = 3,
+    pool_timeout: int = 3,
+    statement_timeout_ms: int = 5000,
+) -> dict[str, Any]:
     """SQLAlchemy engine options for ``database_url``.
 
     PostgreSQL gets ``pool_pre_ping`` so a connection killed by a database restart is replaced
-    instead of failing the next request; SQLite waits for a lock instead of failing at once.
+    instead of failing the next request, and three time bounds so a stalled database costs a
+    request seconds, not minutes: ``connect_timeout`` (seconds, libpq), ``pool_timeout``
+    (seconds waiting for a free pooled connection) and ``statement_timeout_ms`` (the server
+    cancels a longer statement; 0 turns it off). SQLite waits for a lock instead of failing at
+    once.
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_recycle": 1800}
+    return {
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "pool_timeout": pool_timeout,
+        "connect_args": {
+            "connect_timeout": connect_timeout,
+            "options": f"-c statement_timeout={statement_timeout_ms}",
+        },
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,7 +73,13 @@ def init_database(app: Flask, db: SQLAlchemy, migrate: Migrate, migrations_direc
     A SQLite file's folder is created if missing; SQLite connections get foreign keys and WAL.
     """
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    options = engine_options(url)
+    config = app.config
+    options = engine_options(
+        url,
+        connect_timeout=config.get("DATABASE_CONNECT_TIMEOUT", 3),
+        pool_timeout=config.get("DATABASE_POOL_TIMEOUT", 3),
+        statement_timeout_ms=config.get("DATABASE_STATEMENT_TIMEOUT_MS", 5000),
+    )
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     parsed = make_url(url)

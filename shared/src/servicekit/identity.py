@@ -4,6 +4,12 @@ auth signs short-lived JWTs with a private key and publishes the public keys as 
 other services hold no secret that could mint a token: they fetch the JWKS (or read it from a
 file or configuration), check every token locally, and ask the revocation store whether the
 token, or every token of its user, was revoked since it was issued.
+
+When the store cannot answer (Redis stalled, or restarted and not yet refilled by auth), a
+token that is otherwise valid is neither accepted nor called invalid: the verifier raises
+:class:`RevocationStateUnknownError`, and each caller applies the rule for its use
+(docs/architecture.md, "When Redis is down"): browsers may *read* pages with it, nobody may
+*write* with it, and the API refuses it with a 503 a client can retry.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from urllib.parse import quote
 import jwt
 from flask import Flask, Request, current_app, g, redirect, request
 from flask_login import LoginManager, current_user
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, ServiceUnavailable
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from servicekit.errors import Problem
+from servicekit.redisclient import DEFAULT_TIMEOUT_MS
 from servicekit.revocation import RevocationStore, revocation_store_from_uri
 from servicekit.settings import ConfigError
 
@@ -34,6 +41,10 @@ log = logging.getLogger("servicekit.identity")
 
 ROLES = ("reader", "author", "admin")
 REQUIRED_CLAIMS = ("sub", "name", "roles", "iss", "aud", "iat", "exp", "jti")
+#: Methods that change nothing: the only ones a token of unknown revocation state may be used for.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Seconds a client should wait before retrying when revocation state cannot be checked.
+RETRY_AFTER_SECONDS = 2
 #: Asymmetric algorithms only: a verifier must never accept ``none`` or an HMAC "signature"
 #: made with the public key as the secret.
 ALLOWED_ALGORITHMS = frozenset({"EdDSA", "Ed25519", "RS256", "PS256", "ES256"})
@@ -48,6 +59,18 @@ class TokenError(Exception):
     """The token is not acceptable; the message says why (for logs, not for the client)."""
 
 
+class RevocationStateUnknownError(TokenError):
+    """The token is genuine and unexpired, but whether it was revoked cannot be checked now.
+
+    A TokenError, so code that does not know about degraded modes refuses it (fail closed);
+    ``identity`` is who it names, for the uses that may accept it (read-only pages).
+    """
+
+    def __init__(self, identity: Identity) -> None:
+        super().__init__("revocation state unknown (revocation store unavailable)")
+        self.identity = identity
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a verified token says the caller is. Works as a Flask-Login user."""
@@ -59,6 +82,8 @@ class Identity:
     issued_at: float = 0.0
     expires_at: float = 0.0
     claims: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: False when the revocation store could not be asked (see RevocationStateUnknownError).
+    revocation_checked: bool = True
 
     is_authenticated = True
     is_active = True
@@ -226,25 +251,26 @@ class TokenVerifier:
             raise TokenError("sub, name and jti must be strings")
         if not (isinstance(roles, list) and all(isinstance(role, str) for role in roles)):
             raise TokenError("roles must be a list of strings")
-        issued_at = float(claims["iat"])
-        try:
-            revoked, valid_after = self.revocations.lookup(jti, subject)
-        except Exception:  # fail closed: an unreachable store must not let revoked tokens in
-            log.error("revocation store unreachable; refusing the token", exc_info=True)
-            raise TokenError("revocation store unreachable") from None
-        if revoked:
-            raise TokenError("token was revoked")
-        if valid_after is not None and issued_at < valid_after:
-            raise TokenError("token was issued before its user's sessions were revoked")
-        return Identity(
+        identity = Identity(
             id=subject,
             name=name,
             roles=frozenset(roles),
             token_id=jti,
-            issued_at=issued_at,
+            issued_at=float(claims["iat"]),
             expires_at=float(claims["exp"]),
             claims=claims,
         )
+        try:
+            revoked, valid_after = self.revocations.lookup(jti, subject)
+        except Exception as error:  # unreachable, or it may have lost marks: never "not revoked"
+            log.warning("revocation state unknown: %s", error)
+            unchecked = Identity(**{**identity.__dict__, "revocation_checked": False})
+            raise RevocationStateUnknownError(unchecked) from None
+        if revoked:
+            raise TokenError("token was revoked")
+        if valid_after is not None and identity.issued_at < valid_after:
+            raise TokenError("token was issued before its user's sessions were revoked")
+        return identity
 
 
 def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
@@ -282,7 +308,10 @@ def init_identity(app: Flask, verifier: TokenVerifier | None = None) -> TokenVer
         verifier = TokenVerifier(
             issuer=config["AUTH_ISSUER"],
             audience=config["AUTH_AUDIENCE"],
-            revocations=revocation_store_from_uri(config.get("REVOCATION_STORE_URI", "memory://")),
+            revocations=revocation_store_from_uri(
+                config.get("REVOCATION_STORE_URI", "memory://"),
+                config.get("REDIS_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
+            ),
             **chosen,
         )
     app.extensions[_EXTENSION_KEY] = verifier
@@ -296,6 +325,7 @@ def get_verifier() -> TokenVerifier:
 
 
 def _verify_or_none(token: str) -> Identity | None:
+    """The identity in ``token``; None if invalid; its revocation state may be unchecked."""
     # A request may ask more than once (a rate-limit key, then the view): verifying costs a
     # signature check and revocation-store round trips, so the answer is kept for the request.
     if g.get("verified_token") == token:
@@ -304,6 +334,8 @@ def _verify_or_none(token: str) -> Identity | None:
     g.verified_token = token
     try:
         identity = get_verifier().verify(token)
+    except RevocationStateUnknownError as unknown:
+        identity = unknown.identity
     except TokenError as error:
         log.info("identity token refused: %s", error)
         g.pop("identity", None)
@@ -313,17 +345,34 @@ def _verify_or_none(token: str) -> Identity | None:
     return identity
 
 
+def _cannot_check_revocation() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "We cannot confirm your sign-in right now, so nothing was changed. "
+        "Please try again in a moment.",
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
 def load_identity_from_cookie(req: Request) -> Identity | None:
     """A Flask-Login ``request_loader``: the identity in the origin-wide identity cookie.
 
     A token limited to scopes was made for an API client: pasted into a cookie it would open
     every page of the user, so it signs nobody in here.
+
+    While revocations cannot be checked, a genuine unexpired cookie still signs the user in
+    for reading (GET, HEAD): the page renders as theirs. Any other method is refused with a
+    503 instead: a token that may have been revoked never changes anything.
     """
     token = req.cookies.get(current_app.config.get("IDENTITY_COOKIE_NAME", "identity"))
     identity = _verify_or_none(token) if token else None
     if identity is not None and identity.scopes is not None:
         log.info("identity token refused as a cookie: it is limited to scopes")
         return None
+    if identity is not None and not identity.revocation_checked and req.method not in SAFE_METHODS:
+        if g.get("identity_write_refused"):
+            return None  # asked again by the error page: render it as for a stranger
+        g.identity_write_refused = True
+        raise _cannot_check_revocation()
     return identity
 
 
@@ -391,6 +440,14 @@ def bearer_identity() -> Identity:
     identity = _verify_or_none(token.strip())
     if identity is None:
         raise _bearer_problem("The bearer token is invalid, expired or revoked.")
+    if not identity.revocation_checked:
+        # Not 401: the token may well be fine, and a client must not throw it away. A program
+        # holding a stolen token gets nothing either way; the owner retries.
+        raise Problem(
+            503,
+            "Whether this token was revoked cannot be checked right now. Retry shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return identity
 
 

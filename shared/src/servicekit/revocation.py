@@ -5,18 +5,36 @@ Two kinds of revocation, both checked by the verifier:
 * one token, by its ``jti`` (kept until the token would have expired anyway);
 * every token of a user issued before a moment (``valid_after``): logout, password change,
   deactivation and role changes use this, since they must end every session at once.
+
+In production the auth service's database is the source of truth for the user marks and Redis
+is a cache of them that every verifier reads. A cache can lose what it holds (Redis restarted
+empty: it keeps nothing on disk) or miss a write (Redis stalled while auth wrote). So the store
+holds one more key, the *epoch*, written only by :meth:`RevocationStore.republish` after every
+mark that still matters was copied from the database. No epoch means "this Redis may have lost
+marks": :meth:`RevocationStore.lookup` then raises :class:`RevocationUnknownError`, as it does when
+Redis does not answer in time, and the verifier decides what an unknown answer is worth.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from typing import Protocol
 
 import redis
 
+from servicekit.redisclient import DEFAULT_TIMEOUT_MS, is_redis_uri, redis_client
+
 #: How long a user's "tokens valid after" mark is kept; longer than any token lives.
 USER_MARK_TTL_SECONDS = 30 * 24 * 3600
+#: After Redis failed a lookup, how long lookups answer "unknown" without asking it again: a
+#: stalled Redis then costs one request the timeout, not every request.
+DEFAULT_RETRY_AFTER_SECONDS = 1.0
+
+
+class RevocationUnknownError(Exception):
+    """The store cannot tell whether a token was revoked: unreachable, or it may have lost marks."""
 
 
 class RevocationStore(Protocol):
@@ -29,17 +47,32 @@ class RevocationStore(Protocol):
         """Whether the token ``jti`` was revoked."""
 
     def revoke_user_tokens(self, user_id: str, at: float | None = None) -> None:
-        """Refuse every token of ``user_id`` issued before ``at`` (default: now)."""
+        """Refuse every token of ``user_id`` issued before ``at`` (default: now).
+
+        A later mark already stored wins: marks only move forward.
+        """
 
     def user_tokens_valid_after(self, user_id: str) -> float | None:
         """The moment before which ``user_id``'s tokens are refused, if any."""
 
     def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
-        """Both answers the verifier needs, in one round trip where the store allows it."""
+        """Both answers the verifier needs, in one round trip where the store allows it.
+
+        Raises :class:`RevocationUnknownError` when the answer cannot be trusted.
+        """
+
+    def republish(self, marks: Mapping[str, float]) -> None:
+        """Store every user mark of ``marks`` (keeping later ones) and declare the store whole."""
+
+    def needs_republish(self) -> bool:
+        """Whether the store may have lost marks (no epoch); raises if it cannot be reached."""
 
 
 class MemoryRevocationStore:
-    """A process-local store: right for one process (tests, the embedded development server)."""
+    """A process-local store: right for one process (tests, the embedded development server).
+
+    It cannot lose a write without losing the process, so it never needs a republish.
+    """
 
     def __init__(self) -> None:
         self._tokens: dict[str, float] = {}
@@ -58,8 +91,9 @@ class MemoryRevocationStore:
         return expires_at is not None and expires_at > time.time()
 
     def revoke_user_tokens(self, user_id: str, at: float | None = None) -> None:
+        moment = time.time() if at is None else at
         with self._lock:
-            self._users[user_id] = time.time() if at is None else at
+            self._users[user_id] = max(moment, self._users.get(user_id, moment))
 
     def user_tokens_valid_after(self, user_id: str) -> float | None:
         with self._lock:
@@ -68,13 +102,40 @@ class MemoryRevocationStore:
     def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
         return self.is_token_revoked(jti), self.user_tokens_valid_after(user_id)
 
+    def republish(self, marks: Mapping[str, float]) -> None:
+        for user_id, moment in marks.items():
+            self.revoke_user_tokens(user_id, moment)
+
+    def needs_republish(self) -> bool:
+        return False
+
+
+#: Sets a user's mark unless a later one is stored (a republish from a database read a moment
+#: ago must not move back a mark that a logout has just moved forward).
+_KEEP_LATEST_MARK = """
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current == nil or current < tonumber(ARGV[1]) then
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 1
+"""
+
 
 class RedisRevocationStore:
     """A store shared by every worker and service through Redis."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "revoked") -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = "revoked",
+        retry_after: float = DEFAULT_RETRY_AFTER_SECONDS,
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.retry_after = retry_after
+        self.epoch_key = f"{prefix}:epoch"
+        self._keep_latest_mark = client.register_script(_KEEP_LATEST_MARK)
+        self._unavailable_until = 0.0
 
     def revoke_token(self, jti: str, expires_at: float) -> None:
         ttl = max(1, int(expires_at - time.time()) + 1)
@@ -85,17 +146,39 @@ class RedisRevocationStore:
 
     def revoke_user_tokens(self, user_id: str, at: float | None = None) -> None:
         moment = time.time() if at is None else at
-        self.client.set(f"{self.prefix}:user:{user_id}", repr(moment), ex=USER_MARK_TTL_SECONDS)
+        self._mark(self.client, user_id, moment)
+
+    def _mark(self, client: redis.Redis | redis.client.Pipeline, user_id: str, at: float) -> None:
+        key = f"{self.prefix}:user:{user_id}"
+        self._keep_latest_mark(keys=[key], args=[repr(at), USER_MARK_TTL_SECONDS], client=client)
 
     def user_tokens_valid_after(self, user_id: str) -> float | None:
         return _moment(self.client.get(f"{self.prefix}:user:{user_id}"))
 
     def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
-        # One MGET instead of two commands: this runs on every authenticated request.
-        revoked, mark = self.client.mget(
-            [f"{self.prefix}:jti:{jti}", f"{self.prefix}:user:{user_id}"]
-        )
+        if time.monotonic() < self._unavailable_until:
+            raise RevocationUnknownError("Redis failed a moment ago")
+        # One MGET instead of three commands: this runs on every authenticated request.
+        keys = [f"{self.prefix}:jti:{jti}", f"{self.prefix}:user:{user_id}", self.epoch_key]
+        try:
+            revoked, mark, epoch = self.client.mget(keys)
+        except redis.RedisError as error:
+            self._unavailable_until = time.monotonic() + self.retry_after
+            raise RevocationUnknownError(f"Redis did not answer: {error}") from error
+        if epoch is None:
+            raise RevocationUnknownError("Redis holds no epoch: it may have lost marks")
         return revoked is not None, _moment(mark)
+
+    def republish(self, marks: Mapping[str, float]) -> None:
+        # One transaction: the epoch appears together with the marks, never before them.
+        with self.client.pipeline(transaction=True) as pipe:
+            for user_id, moment in marks.items():
+                self._mark(pipe, user_id, moment)
+            pipe.set(self.epoch_key, repr(time.time()))
+            pipe.execute()
+
+    def needs_republish(self) -> bool:
+        return not self.client.exists(self.epoch_key)
 
 
 def _moment(value: bytes | str | None) -> float | None:
@@ -108,17 +191,17 @@ _memory_stores: dict[str, MemoryRevocationStore] = {}
 _memory_lock = threading.Lock()
 
 
-def revocation_store_from_uri(uri: str) -> RevocationStore:
+def revocation_store_from_uri(uri: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> RevocationStore:
     """``memory://[name]`` (one store per name in this process) or ``redis://...``.
 
     Services in one process that name the same memory store share it, which is how the embedded
-    development server makes a logout in auth visible to blog and api.
+    development server makes a logout in auth visible to blog and api. A Redis store answers or
+    fails within ``timeout_ms``.
     """
     if uri.startswith("memory://"):
         name = uri.removeprefix("memory://")
         with _memory_lock:
             return _memory_stores.setdefault(name, MemoryRevocationStore())
-    if uri.startswith(("redis://", "rediss://", "unix://")):
-        client = redis.Redis.from_url(uri, socket_timeout=2, socket_connect_timeout=2)
-        return RedisRevocationStore(client)
+    if is_redis_uri(uri):
+        return RedisRevocationStore(redis_client(uri, timeout_ms))
     raise ValueError(f"unsupported revocation store URI: {uri!r} (use memory:// or redis://)")

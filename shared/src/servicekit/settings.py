@@ -16,6 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from servicekit.redisclient import DEFAULT_TIMEOUT_MS, client_options, is_redis_uri
+
 ENVIRONMENTS = ("development", "testing", "production")
 
 #: Values people paste from tutorials. Refused outside development, like a missing key.
@@ -157,6 +159,11 @@ class Settings:
     identity_cookie_name: str
     login_url: str
     logout_url: str
+    # Time bounds on every dependency: a stalled one costs a request at most this much.
+    redis_timeout_ms: int = DEFAULT_TIMEOUT_MS
+    database_connect_timeout: int = 3
+    database_pool_timeout: int = 3
+    database_statement_timeout_ms: int = 5000
 
     @property
     def is_production(self) -> bool:
@@ -215,6 +222,11 @@ class Settings:
             identity_cookie_name=env.str("IDENTITY_COOKIE_NAME", "identity"),
             login_url=env.str("LOGIN_URL", "/auth/login"),
             logout_url=env.str("LOGOUT_URL", "/auth/logout"),
+            redis_timeout_ms=env.int("REDIS_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, minimum=1),
+            # libpq counts whole seconds and treats 1 as 2
+            database_connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", 3, minimum=2),
+            database_pool_timeout=env.int("DATABASE_POOL_TIMEOUT", 3, minimum=1),
+            database_statement_timeout_ms=env.int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=0),
         )
 
     def flask_config(self) -> dict[str, Any]:
@@ -240,6 +252,16 @@ class Settings:
             # silently dropping the limit (docs/design.md, security decisions).
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
             "RATELIMIT_KEY_PREFIX": self.service,
+            # Bounded and without redis-py's retries, so the fallback above starts at once.
+            "RATELIMIT_STORAGE_OPTIONS": (
+                client_options(self.redis_timeout_ms)
+                if is_redis_uri(self.ratelimit_storage_uri)
+                else {}
+            ),
+            "REDIS_TIMEOUT_MS": self.redis_timeout_ms,
+            "DATABASE_CONNECT_TIMEOUT": self.database_connect_timeout,
+            "DATABASE_POOL_TIMEOUT": self.database_pool_timeout,
+            "DATABASE_STATEMENT_TIMEOUT_MS": self.database_statement_timeout_ms,
             "REVOCATION_STORE_URI": self.revocation_store_uri,
             "LOG_LEVEL": self.log_level,
             "AUTH_ISSUER": self.auth_issuer,

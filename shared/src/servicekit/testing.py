@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -88,3 +92,99 @@ def count_queries(db: SQLAlchemy) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, no persistence: freeze it, kill it.
+
+    The degraded-mode tests need a Redis that stalls (SIGSTOP) or restarts empty; a shared
+    Redis must never be treated so. ``with PrivateRedis.started(tmp_path) as server: ...``;
+    skip the test when :func:`redis_server_binary` finds no redis-server.
+    """
+
+    def __init__(self, folder: Path, binary: str) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.folder = folder
+        self.binary = binary
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Its URL, database 0."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @classmethod
+    @contextmanager
+    def started(cls, folder: Path) -> Iterator[PrivateRedis]:
+        """Start one in ``folder``; stopped (thawed first) when the block ends."""
+        binary = redis_server_binary()
+        if binary is None:
+            raise RuntimeError("redis-server is not installed")
+        server = cls(folder, binary)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    def start(self) -> None:
+        """Start it (again, empty, on the same port) and wait until it answers."""
+        import redis
+
+        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
+        self.process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections are accepted by the kernel, nothing is answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT: it answers again, with everything it held."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Frozen for the duration of the block."""
+        self.freeze()
+        try:
+            yield
+        finally:
+            self.thaw()
+
+    def restart_empty(self) -> None:
+        """Killed (it loses everything: no persistence) and started again on its port."""
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        """Gone (a frozen one too)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait()
+
+
+def redis_server_binary() -> str | None:
+    """The redis-server program, if installed."""
+    return shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )

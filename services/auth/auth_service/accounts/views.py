@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from auth_service.accounts.lookup import find_user
 from auth_service.activity import recent_events, record_event
 from auth_service.events import auth_event
 from auth_service.extensions import db, limiter
@@ -22,12 +22,7 @@ from auth_service.forms import (
 )
 from auth_service.models import User, new_session_token
 from auth_service.passwords import hash_password, verify_password
-from auth_service.ratelimits import (
-    account_key,
-    config_limit,
-    failed_attempt,
-    log_lockout,
-)
+from auth_service.ratelimits import account_budget, config_limit, log_lockout
 from auth_service.redirects import safe_next_url
 from auth_service.sessions import (
     active_devices,
@@ -45,22 +40,16 @@ bp = Blueprint("accounts", __name__)
 INVALID_CREDENTIALS = "Invalid username or password."
 
 
-def find_user(login: str) -> User | None:
-    """The user whose username or email is ``login`` (case-insensitive)."""
-    name = login.strip().lower()
-    query = select(User).where(or_(func.lower(User.username) == name, User.email == name))
-    return db.session.scalar(query)
-
-
 def check_credentials(login: str, password: str) -> User | None:
     """The active user these credentials belong to, or None (same cost whatever the reason).
 
-    Upgrades the stored hash when it was made with older argon2 parameters.
+    The caller's view carries the per-account budget (ratelimits.account_budget), counted
+    before this runs. Upgrades the stored hash when it was made with older argon2 parameters
+    or before passwords were normalised.
     """
     user = find_user(login)
     matches, new_hash = verify_password(user.password_hash if user else None, password)
     if user is None or not matches or not user.active:
-        g.credentials_failed = True  # counts against the per-account rate limit
         if user is None:
             auth_event("login_failed", None, known_account=False)
         else:  # the owner sees it in their security activity
@@ -119,13 +108,7 @@ def register() -> Response | str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(config_limit("LOGIN_RATE_LIMIT_IP"), methods=["POST"], on_breach=log_lockout)
-@limiter.limit(
-    config_limit("LOGIN_RATE_LIMIT_ACCOUNT"),
-    key_func=account_key("login"),
-    methods=["POST"],
-    deduct_when=failed_attempt,
-    on_breach=log_lockout,
-)
+@account_budget
 def login() -> Response | str:
     """Log in; a user whose auth session is still valid gets a fresh identity cookie at once.
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from auth_service.accounts.views import INVALID_CREDENTIALS, check_credentials
 from auth_service.activity import record_event
@@ -24,7 +24,7 @@ from auth_service.events import auth_event
 from auth_service.extensions import limiter
 from auth_service.models import User
 from auth_service.passwords import MAX_LENGTH
-from auth_service.ratelimits import account_key, config_limit, failed_attempt, log_lockout
+from auth_service.ratelimits import account_budget, config_limit, log_lockout
 from auth_service.signing import IssuedToken, issue_token, keyring
 from auth_service.tokens import personal
 from auth_service.two_factor.codes import check_second_factor
@@ -53,12 +53,7 @@ def _credentials(body: Any) -> tuple[str, str]:
 
 @bp.post("/api/token")
 @limiter.limit(config_limit("LOGIN_RATE_LIMIT_IP"), on_breach=log_lockout)
-@limiter.limit(
-    config_limit("LOGIN_RATE_LIMIT_ACCOUNT"),
-    key_func=account_key("username"),
-    deduct_when=failed_attempt,
-    on_breach=log_lockout,
-)
+@account_budget
 def token() -> Response:
     """Exchange credentials (a password, or a personal access token) for a bearer token."""
     body = request.get_json(silent=True)
@@ -97,14 +92,12 @@ def _password_grant(body: Any) -> IssuedToken:
 def _check_otp(user: User, otp: Any) -> None:
     """With two-factor on, the password alone is not enough: ``otp`` must hold a valid code."""
     if not isinstance(otp, str) or not otp.strip():
-        g.credentials_failed = True  # a guess at the password counts, whatever else is missing
         raise Problem(
             401,
             "This account uses two-factor sign-in: send the current code as 'otp'.",
             errors={"otp": ["Required: a code from the authenticator app, or a recovery code."]},
         )
     if check_second_factor(user, otp[:32]) is None:
-        g.credentials_failed = True
         record_event("two_factor_failed", user, via="api")
         raise Problem(401, "The code in 'otp' is not valid, or was used already.")
 
