@@ -35,7 +35,11 @@ class OwnRedis:
         self.url = os.environ["SMOKE_REDIS_URL"]
         self.pidfile = Path(os.environ["SMOKE_REDIS_PIDFILE"])
         self.restart_command = os.environ["SMOKE_REDIS_RESTART"]
-        self._pid = int(os.environ["SMOKE_REDIS_PID"])
+        # The server a previous test restarted has a new pid: its pidfile always says the latest.
+        try:
+            self._pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            self._pid = int(os.environ["SMOKE_REDIS_PID"])
 
     @classmethod
     def from_env(cls) -> OwnRedis:

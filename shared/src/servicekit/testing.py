@@ -135,6 +135,7 @@ class PrivateRedis:
         """Start it (again, empty, on the same port) and wait until it answers."""
         import redis
 
+        self.folder.mkdir(parents=True, exist_ok=True)
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
         self.process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
