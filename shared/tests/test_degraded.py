@@ -58,9 +58,9 @@ def test_redis_options_are_bounded_and_never_retried(tmp_path: Path) -> None:
     assert options["retry"].get_retries() == 0
     faster = Settings.from_env("demo", tmp_path, {**environ, "REDIS_TIMEOUT_MS": "100"})
     assert faster.flask_config()["RATELIMIT_STORAGE_OPTIONS"]["socket_timeout"] == 0.1
-    # memory:// takes no Redis options
+    # Set for memory:// too (ignored there), so a URI overridden later is bounded as well.
     plain = Settings.from_env("demo", tmp_path, {"APP_ENV": "testing"}).flask_config()
-    assert plain["RATELIMIT_STORAGE_OPTIONS"] == {}
+    assert plain["RATELIMIT_STORAGE_OPTIONS"]["socket_timeout"] == 0.25
 
 
 def test_rate_limits_fall_back_to_the_process_when_redis_is_down(

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from servicekit.redisclient import DEFAULT_TIMEOUT_MS, client_options, is_redis_uri
+from servicekit.redisclient import DEFAULT_TIMEOUT_MS, client_options
 
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -253,11 +253,9 @@ class Settings:
             "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
             "RATELIMIT_KEY_PREFIX": self.service,
             # Bounded and without redis-py's retries, so the fallback above starts at once.
-            "RATELIMIT_STORAGE_OPTIONS": (
-                client_options(self.redis_timeout_ms)
-                if is_redis_uri(self.ratelimit_storage_uri)
-                else {}
-            ),
+            # Always set: the in-memory storage ignores them, and a storage URI changed later
+            # (configuration overrides) still gets them.
+            "RATELIMIT_STORAGE_OPTIONS": client_options(self.redis_timeout_ms),
             "REDIS_TIMEOUT_MS": self.redis_timeout_ms,
             "DATABASE_CONNECT_TIMEOUT": self.database_connect_timeout,
             "DATABASE_POOL_TIMEOUT": self.database_pool_timeout,
