@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from servicekit.redisclient import DEFAULT_TIMEOUT_MS, redis_client
 from servicekit.revocation import (
@@ -79,7 +80,7 @@ def test_redis_uri_gives_a_client_bounded_in_time_without_retries() -> None:
     assert isinstance(store, RedisRevocationStore)
     options = store.client.connection_pool.connection_kwargs
     assert options["socket_timeout"] == options["socket_connect_timeout"] == 0.3
-    assert options["retry"].get_retries() == 0
+    assert options["retry"].get_retries() == 1  # a broken pooled connection, never a timeout
     default = revocation_store_from_uri("redis://127.0.0.1:6379/0")
     assert isinstance(default, RedisRevocationStore)
     timeout = default.client.connection_pool.connection_kwargs["socket_timeout"]
@@ -137,7 +138,7 @@ def test_a_frozen_redis_costs_one_timeout_then_answers_unknown_at_once(
         started = time.monotonic()
         with pytest.raises(RevocationUnknownError, match="did not answer"):
             store.lookup("j", "u")
-        assert time.monotonic() - started < 2  # the 200 ms timeout, no retries
+        assert time.monotonic() - started < 2  # the 200 ms timeout, not retried
         started = time.monotonic()
         with pytest.raises(RevocationUnknownError, match="a moment ago"):
             store.lookup("j", "u")
@@ -150,3 +151,41 @@ def test_an_unreachable_redis_is_unknown_not_an_error(free_tcp_port: int) -> Non
     store = revocation_store_from_uri(f"redis://127.0.0.1:{free_tcp_port}/0")
     with pytest.raises(RevocationUnknownError):
         store.lookup("j", "u")
+
+
+def test_a_mark_written_while_redis_is_frozen_lands_when_it_wakes(
+    redis_server: PrivateRedis,
+) -> None:
+    store = RedisRevocationStore(redis_client(redis_server.url, timeout_ms=200), retry_after=0)
+    store.client.flushdb()
+    store.republish({})
+    # Its pooled connection dies with a restart, as after an earlier outage: no retry on it.
+    redis_server.restart_empty()
+    RedisRevocationStore(redis_client(redis_server.url)).republish({})
+    with redis_server.frozen(), pytest.raises(redis.RedisError):
+        store.revoke_user_tokens("u", at=42.5)
+    fresh = RedisRevocationStore(redis_client(redis_server.url))
+    assert fresh.lookup("j", "u") == (False, 42.5), "applied on wake, before any later reader"
+
+
+def test_marks_are_sent_with_the_database_and_password_they_need() -> None:
+    sent: list[bytes] = []
+
+    class Recorder:
+        def __enter__(self) -> Recorder:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+        def sendall(self, data: bytes) -> None:
+            sent.append(data)
+
+    client = redis.Redis.from_url("redis://user:secret@127.0.0.1:1/3")
+    store = RedisRevocationStore(client)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("socket.create_connection", lambda *_a, **_k: Recorder())
+        store._send_without_waiting("u", 1.5)
+    assert sent[0].startswith(b"*3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$6\r\nsecret\r\n")
+    assert b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n" in sent[0]
+    assert b"$14\r\nrevoked:user:u\r\n$3\r\n1.5\r\n" in sent[0]

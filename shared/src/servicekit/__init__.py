@@ -10,7 +10,7 @@ rendering, health endpoints and logging. The parts are importable on their own:
 * :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check
 * :mod:`servicekit.identity`   verifying auth's tokens: cookie login, bearer tokens, roles
 * :mod:`servicekit.revocation` where revoked tokens are remembered
-* :mod:`servicekit.redisclient` Redis clients bounded in time, without retries
+* :mod:`servicekit.redisclient` Redis clients bounded in time, never retried after a timeout
 * :mod:`servicekit.devidentity` a development-only signing key to run blog or api alone
 * :mod:`servicekit.testing`    test helpers: signing keys that mint tokens, SQL query counting
 """

@@ -17,6 +17,7 @@ Redis does not answer in time, and the verifier decides what an unknown answer i
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -146,7 +147,44 @@ class RedisRevocationStore:
 
     def revoke_user_tokens(self, user_id: str, at: float | None = None) -> None:
         moment = time.time() if at is None else at
-        self._mark(self.client, user_id, moment)
+        try:
+            self._mark(self.client, user_id, moment)
+        except redis.RedisError:
+            self._send_without_waiting(user_id, moment)
+            raise
+
+    def _send_without_waiting(self, user_id: str, at: float) -> None:
+        """Put the mark into a stalled Redis's socket, to run the moment it wakes up.
+
+        A Redis that is frozen (a stopped process, a stalled host) still accepts connections
+        in its kernel and keeps what they send; it runs those commands, in order, as soon as it
+        runs again, before it can answer any later reader. redis-py cannot get a command there:
+        a new connection first waits for a reply to its handshake, and a pooled one may be dead.
+        So this opens a bare socket, writes the command (SELECT and AUTH included, as RESP) and
+        closes it. Nothing is lost if it fails: the caller has the mark republished anyway.
+        """
+        options = self.client.connection_pool.connection_kwargs
+        commands: list[tuple[object, ...]] = []
+        if options.get("password"):
+            credentials = [options["username"]] if options.get("username") else []
+            commands.append(("AUTH", *credentials, options["password"]))
+        if options.get("db"):
+            commands.append(("SELECT", options["db"]))
+        key = f"{self.prefix}:user:{user_id}"
+        commands.append(("EVAL", _KEEP_LATEST_MARK, 1, key, repr(at), USER_MARK_TTL_SECONDS))
+        timeout = options.get("socket_connect_timeout") or 1
+        try:
+            if options.get("path"):
+                bare = socket.socket(socket.AF_UNIX)
+                bare.settimeout(timeout)
+                bare.connect(options["path"])
+            else:
+                address = (options.get("host", "localhost"), options.get("port", 6379))
+                bare = socket.create_connection(address, timeout=timeout)
+            with bare:
+                bare.sendall(b"".join(_resp(command) for command in commands))
+        except OSError:
+            pass  # Redis is gone, not stalled: its restart comes back without an epoch
 
     def _mark(self, client: redis.Redis | redis.client.Pipeline, user_id: str, at: float) -> None:
         key = f"{self.prefix}:user:{user_id}"
@@ -179,6 +217,14 @@ class RedisRevocationStore:
 
     def needs_republish(self) -> bool:
         return not self.client.exists(self.epoch_key)
+
+
+def _resp(command: tuple[object, ...]) -> bytes:
+    """One command in the Redis protocol (RESP): an array of bulk strings."""
+    parts = [str(part).encode() for part in command]
+    return b"*%d\r\n" % len(parts) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(part), part) for part in parts
+    )
 
 
 def _moment(value: bytes | str | None) -> float | None:
