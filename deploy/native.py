@@ -101,12 +101,17 @@ def local_resolvers() -> str:
     return " ".join(servers) or "127.0.0.1"
 
 
-def free_port() -> int:
-    """A port nothing listens on now, chosen by the system."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def free_port(preferred: int = 0) -> int:
+    """``preferred`` if nothing listens on it now, else a port chosen by the system."""
+    for port in (preferred, 0) if preferred else (0,):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            chosen: int = probe.getsockname()[1]
+            return chosen
+    raise RuntimeError("no free port on 127.0.0.1")
 
 
 def nginx_main_conf(workdir: Path, site: Path, upstreams: str = "") -> str:
@@ -134,20 +139,6 @@ http {{
     include {site};
 }}
 """
-
-
-def free_port(preferred: int) -> int:
-    """``preferred`` if nothing listens on it on loopback, else a port the kernel picks."""
-    import socket
-
-    for port in (preferred, 0):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(probe.getsockname()[1])
-    raise RuntimeError("no free port on 127.0.0.1")
 
 
 class PrivateRedis:
