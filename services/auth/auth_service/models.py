@@ -8,6 +8,7 @@ events in ``activity.py``.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, func
@@ -98,13 +99,15 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         """Whether signing in needs a code from the user's authenticator app."""
         return self.totp_enabled_at is not None
 
-    def end_sessions(self, at: float) -> None:
-        """Invalidate every session, remember-me cookie and identity token issued before ``at``.
+    def end_sessions(self, at: float | None = None) -> None:
+        """Invalidate every session, remember-me cookie and identity token issued before ``at``
+        (default: now).
 
         Commit to apply; then publish the mark (auth_service.revocations.publish_mark).
         """
         self.session_token = new_session_token()
-        self.tokens_valid_after = max(at, self.tokens_valid_after or at)
+        moment = time.time() if at is None else at
+        self.tokens_valid_after = max(moment, self.tokens_valid_after or moment)
 
     # -- roles ----------------------------------------------------------------------------------
 

@@ -137,3 +137,10 @@ def test_registrations_are_limited_per_address(app: Flask, client: FlaskClient) 
         assert post_form(client, "/register", username="x").status_code == 200
     assert post_form(client, "/register", username="x").status_code == 429
     assert client.get("/register").status_code == 200
+
+
+def test_personal_token_exchanges_spend_no_account_budget(client: FlaskClient) -> None:
+    """They name no account and carry 256 random bits: the per-IP limit is their guard."""
+    body = {"grant_type": "personal_access_token", "token": "not-a-real-token"}
+    statuses = [client.post("/api/token", json=body).status_code for _ in range(7)]
+    assert statuses == [401] * 7

@@ -19,7 +19,8 @@ from sqlalchemy import delete, select
 from auth_service.digests import digest
 from auth_service.extensions import db
 from auth_service.models import User, utcnow
-from auth_service.sessions import as_utc, revocations
+from auth_service.revocations import revocations
+from auth_service.sessions import as_utc
 from auth_service.signing import IssuedToken, issue_token
 from auth_service.tokens.models import PersonalToken, PersonalTokenExchange
 from auth_service.tokens.scopes import SCOPES
