@@ -38,6 +38,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     APP_MODULE=${SERVICE}_service \
     FLASK_APP=${SERVICE}_service \
     INSTANCE_PATH=/var/lib/app/instance \
+    GUNICORN_HOST=0.0.0.0 \
     PORT=8000
 # uid/gid 10001: not root, and not a uid the host is likely to use. The folders that named
 # volumes are mounted on belong to it, so a new volume starts out owned by it too.

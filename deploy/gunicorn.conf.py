@@ -4,17 +4,18 @@ The same file runs every service, in its container (`CMD gunicorn -c deploy/guni
 and natively (`nox -s smoke`). Everything a deployment may want to change comes from the
 environment; the defaults suit a small machine (see docs/deployment.md for the measurements).
 
-| variable              | default       | meaning                                        |
-| --------------------- | ------------- | ---------------------------------------------- |
-| GUNICORN_BIND         | 0.0.0.0:$PORT | where to listen (PORT defaults to 8000)        |
-| WEB_CONCURRENCY       | usable cores  | worker processes                               |
-| GUNICORN_THREADS      | 4             | threads per worker (gthread)                   |
-| GUNICORN_TIMEOUT      | 30            | seconds before a silent worker is killed       |
-| GUNICORN_MAX_REQUESTS | 20000         | requests before a worker is recycled (0 never) |
-| GUNICORN_ACCESS_LOG   | -             | access log file; "-" stderr; empty: none       |
-| FORWARDED_ALLOW_IPS   | 127.0.0.1,::1 | who may set X-Forwarded-Proto (the gateway)    |
-| APP_MODULE            | (none)        | the app is `<APP_MODULE>:create_app()`         |
-| LOG_LEVEL             | info          | gunicorn's own log level                       |
+| variable              | default              | meaning                                        |
+| --------------------- | -------------------- | ---------------------------------------------- |
+| GUNICORN_BIND         | $GUNICORN_HOST:$PORT | where to listen (PORT defaults to 8000)        |
+| GUNICORN_HOST         | 127.0.0.1            | the address; the images set 0.0.0.0            |
+| WEB_CONCURRENCY       | usable cores         | worker processes                               |
+| GUNICORN_THREADS      | 4                    | threads per worker (gthread)                   |
+| GUNICORN_TIMEOUT      | 30                   | seconds before a silent worker is killed       |
+| GUNICORN_MAX_REQUESTS | 20000                | requests before a worker is recycled (0 never) |
+| GUNICORN_ACCESS_LOG   | -                    | access log file; "-" stderr; empty: none       |
+| FORWARDED_ALLOW_IPS   | 127.0.0.1,::1        | who may set X-Forwarded-Proto (the gateway)    |
+| APP_MODULE            | (none)               | the app is `<APP_MODULE>:create_app()`         |
+| LOG_LEVEL             | info                 | gunicorn's own log level                       |
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ if os.environ.get("APP_MODULE"):
 proc_name = os.environ.get("APP_MODULE") or None
 
 # --- sockets and workers ------------------------------------------------------------------------
-bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{_env_int('PORT', 8000)}"]
+# Loopback unless told otherwise: a service answers only the gateway in front of it. A
+# container must listen on its network address (the images set GUNICORN_HOST=0.0.0.0), and
+# compose keeps that network private to the gateway and the apps.
+_host = os.environ.get("GUNICORN_HOST") or "127.0.0.1"
+bind = [os.environ.get("GUNICORN_BIND") or f"{_host}:{_env_int('PORT', 8000)}"]
 # gthread with workers = cores and 4 threads each was the best measured setting for these
 # database-backed Flask apps on 2 cores (docs/design.md): threads overlap database waits, one
 # process per core uses the CPU. Sync workers would need 2n+1 processes and still lost on
@@ -115,7 +120,10 @@ class JsonAccessLogger(glogging.Logger):
             "logger": "gunicorn.access",
             "service": proc_name,
             "request_id": headers.get("x-request-id") or environ.get("HTTP_X_REQUEST_ID"),
-            "remote_addr": environ.get("HTTP_X_FORWARDED_FOR") or environ.get("REMOTE_ADDR"),
+            # The client as the app saw it: ProxyFix rewrote REMOTE_ADDR in this same environ
+            # from the one X-Forwarded-For hop it trusts. The raw header is whatever the
+            # client claimed, and must never stand in for its address.
+            "remote_addr": environ.get("REMOTE_ADDR"),
             "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO", "") + (f"?{query}" if query else ""),
             "status": int(status) if str(status).isdigit() else status,

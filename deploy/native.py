@@ -24,8 +24,9 @@ Every run creates its own databases (smoke_<random>_<service>) and drops them at
 Redis database is emptied before and after. The command gets SMOKE_BASE_URL (the gateway),
 SMOKE_LOG_DIR (one log file per process), SMOKE_GUNICORN_PIDS (service=master pid, ...; extra
 blog replicas are blog-2, blog-3...), SMOKE_BLOG_URLS (each blog replica's own address, comma
-separated) and SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created with auth's
-create-admin). nginx keeps its cover image cache in the work folder.
+separated), SMOKE_SERVICE_PORTS (the started services' gunicorn ports, on 127.0.0.1 only) and
+SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created with auth's create-admin). nginx
+keeps its cover image cache in the work folder.
 Whatever happens, every process started here is stopped (SIGTERM to its process group, then
 SIGKILL) and the databases are dropped.
 
@@ -296,7 +297,9 @@ class Stack:
                 # plain http on loopback: a Secure cookie would never come back
                 f"{prefix}_SECURE_COOKIES": "false",
                 f"{prefix}_MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
-                "GUNICORN_BIND": f"127.0.0.1:{self.port_of(service, replica)}",
+                # gunicorn.conf.py binds loopback unless told otherwise: only the gateway,
+                # on the same machine, can reach a service.
+                "PORT": str(self.port_of(service, replica)),
                 "WEB_CONCURRENCY": "2",
                 "FORWARDED_ALLOW_IPS": "127.0.0.1",
                 "APP_MODULE": f"{service}_service",
@@ -329,6 +332,9 @@ class Stack:
             "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
             "NGINX_IMAGE_CACHE_PATH": str(image_cache),
             "NGINX_IMAGE_CACHE_SIZE": "64m",
+            # The names a local client uses; any other Host is refused by the gateway.
+            "NGINX_SERVER_NAMES": "localhost 127.0.0.1",
+            "NGINX_PUBLIC_PORT": str(self.ports["gateway"]),
             **{f"{s.upper()}_UPSTREAM": f"127.0.0.1:{self.ports[s]}" for s in SERVICES},
         }
         upstreams = ""
@@ -513,6 +519,7 @@ def main(argv: list[str]) -> int:
                     if name != "gateway"
                 ),
                 "SMOKE_BLOG_URLS": ",".join(stack.blog_urls()),
+                "SMOKE_SERVICE_PORTS": ",".join(str(ports[s]) for s in STARTED),
                 "SMOKE_ADMIN_USERNAME": "smoke-admin",
                 "SMOKE_ADMIN_PASSWORD": admin_password,
             }
