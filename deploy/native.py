@@ -24,7 +24,7 @@ Every run creates its own databases (smoke_<random>_<service>) and drops them at
 Redis database is emptied before and after. The command gets SMOKE_BASE_URL (the gateway),
 SMOKE_LOG_DIR (one log file per process), SMOKE_GUNICORN_PIDS (service=master pid, ...; extra
 blog replicas are blog-2, blog-3...), SMOKE_BLOG_URLS (each blog replica's own address, comma
-separated), SMOKE_SERVICE_PORTS (the started services' gunicorn ports, on 127.0.0.1 only) and
+separated), SMOKE_SERVICE_PORTS (service=gunicorn port, ..., on 127.0.0.1 only) and
 SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created with auth's create-admin). nginx
 keeps its cover image cache in the work folder.
 Whatever happens, every process started here is stopped (SIGTERM to its process group, then
@@ -519,7 +519,7 @@ def main(argv: list[str]) -> int:
                     if name != "gateway"
                 ),
                 "SMOKE_BLOG_URLS": ",".join(stack.blog_urls()),
-                "SMOKE_SERVICE_PORTS": ",".join(str(ports[s]) for s in STARTED),
+                "SMOKE_SERVICE_PORTS": ",".join(f"{s}={ports[s]}" for s in STARTED),
                 "SMOKE_ADMIN_USERNAME": "smoke-admin",
                 "SMOKE_ADMIN_PASSWORD": admin_password,
             }

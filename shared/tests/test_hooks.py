@@ -150,3 +150,28 @@ def test_a_request_stopped_before_our_hook_still_gets_an_id(make_app: AppFactory
     assert response.status_code == 403
     assert len(response.headers["X-Request-ID"]) == 32
     assert response.headers["Server-Timing"].startswith("app;dur=")
+
+
+def test_the_access_log_records_the_address_proxyfix_resolved(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One trusted proxy: of a chain the client started itself, only the hop the proxy appended
+    # (the address it saw) is the client; the forged first entry must not reach the log.
+    app = make_app(environ={"TRUSTED_PROXIES": "1"})
+    caplog.set_level(logging.INFO, logger="servicekit.access")
+    headers = {"X-Forwarded-For": "203.0.113.66, 198.51.100.7"}
+    app.test_client().get("/hello", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    (record,) = [r for r in caplog.records if r.name == "servicekit.access"]
+    assert record.remote_addr == "198.51.100.7"  # type: ignore[attr-defined]
+
+
+def test_without_a_trusted_proxy_the_access_log_records_the_peer(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="servicekit.access")
+    headers = {"X-Forwarded-For": "203.0.113.66"}
+    make_app().test_client().get(
+        "/hello", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"}
+    )
+    (record,) = [r for r in caplog.records if r.name == "servicekit.access"]
+    assert record.remote_addr == "10.0.0.2"  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ What the harness passes on:
     SMOKE_ADMIN_PASSWORD
     SMOKE_LOG_DIR          native only: <name>.log per process (gateway, auth, blog, api)
     SMOKE_GUNICORN_PIDS    native only: "auth=PID,blog=PID,api=PID", the gunicorn masters
-    SMOKE_SERVICE_PORTS    native only: the services' gunicorn ports (loopback only)
+    SMOKE_SERVICE_PORTS    native only: "auth=PORT,blog=PORT,api=PORT", gunicorn on loopback
     SMOKE_COMPOSE          containers only: the compose command of the running project
                            (e.g. "docker compose --project-name x --file compose.yaml")
     SMOKE_OWN_REDIS=1      native only: a private Redis the tests may freeze, kill and restart

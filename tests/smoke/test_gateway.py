@@ -57,26 +57,53 @@ def test_a_forged_prefix_does_not_move_the_links(base_url: str) -> None:
         assert "evil.example" not in response.headers.get("location", ""), path
 
 
+def _service_ports() -> dict[str, int]:
+    """Where gunicorn listens, natively (deploy/native.py says); empty under compose."""
+    pairs = (
+        item.split("=") for item in os.environ.get("SMOKE_SERVICE_PORTS", "").split(",") if item
+    )
+    return {name: int(port) for name, port in pairs}
+
+
+def _access_lines(read_logs: LogReader, service: str, request_id: str) -> list[dict[str, object]]:
+    """The app's own access line and gunicorn's, once both are written."""
+
+    def lines() -> list[dict[str, object]]:
+        found = []
+        for line in read_logs(service).splitlines():
+            start = line.find("{")
+            if request_id in line and start >= 0:
+                found.append(json.loads(line[start:]))
+        return found
+
+    wait_for(lambda: len(lines()) >= 2, message="no access log lines for the request")
+    return lines()
+
+
 def test_the_services_log_the_gateway_view_of_the_client_not_the_header(
     base_url: str, read_logs: LogReader
 ) -> None:
     request_id = f"forged-{secrets.token_hex(8)}"
     headers = {**FORGED, "X-Request-ID": request_id}
     assert httpx.get(f"{base_url}/api/healthz", headers=headers, timeout=10).status_code == 200
-
-    def lines() -> list[dict[str, object]]:
-        found = []
-        for line in read_logs("api").splitlines():
-            start = line.find("{")
-            if request_id in line and start >= 0:
-                found.append(json.loads(line[start:]))
-        return found
-
-    # The app's own access line and gunicorn's: both say where the request came from.
-    wait_for(lambda: len(lines()) >= 2, message="no access log lines for the request")
-    for entry in lines():
+    for entry in _access_lines(read_logs, "api", request_id):
         assert entry.get("remote_addr"), entry
         assert entry["remote_addr"] != "203.0.113.66", entry
+
+
+def test_both_access_logs_record_the_address_proxyfix_resolved(read_logs: LogReader) -> None:
+    # Straight to gunicorn (on loopback, as the gateway would), with a chain of two: ProxyFix
+    # believes one hop, the last. gunicorn's line once logged the raw header instead.
+    api_port = _service_ports().get("api")
+    if not api_port:
+        pytest.skip("native stack with the api only: in compose the services are not reachable")
+    request_id = f"chain-{secrets.token_hex(8)}"
+    headers = {"X-Forwarded-For": "203.0.113.66, 198.51.100.7", "X-Request-ID": request_id}
+    response = httpx.get(f"http://127.0.0.1:{api_port}/healthz", headers=headers, timeout=10)
+    assert response.status_code == 200
+    entries = _access_lines(read_logs, "api", request_id)
+    assert {entry["logger"] for entry in entries} >= {"gunicorn.access", "servicekit.access"}
+    assert {entry["remote_addr"] for entry in entries} == {"198.51.100.7"}
 
 
 def _a_non_loopback_address() -> str | None:
@@ -91,13 +118,13 @@ def _a_non_loopback_address() -> str | None:
 
 
 def test_the_services_listen_on_loopback_only() -> None:
-    ports = os.environ.get("SMOKE_SERVICE_PORTS")
+    ports = _service_ports()
     if not ports:
         pytest.skip("native stack only: in compose the networks keep the services private")
     address = _a_non_loopback_address()
     if address is None:
         pytest.skip("this machine has no non-loopback address")
-    for port in (int(p) for p in ports.split(",")):
+    for port in ports.values():
         with socket.socket() as attempt:
             attempt.settimeout(3)
             assert attempt.connect_ex((address, port)) != 0, f"{address}:{port} is reachable"
