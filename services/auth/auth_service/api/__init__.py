@@ -1,1 +1,1 @@
-"""The JSON side of auth: the token endpoint and the public keys (JWKS)."""
+"""The JSON side of auth: the token endpoint, the public keys (JWKS) and their OpenAPI document."""

@@ -1,4 +1,4 @@
-"""``POST /api/token`` for programs, and the public keys every verifier reads.
+"""``POST /api/token`` for programs, the public keys every verifier reads, the OpenAPI document.
 
 Two ways to get a bearer token (the JSON member ``grant_type`` chooses):
 
@@ -20,6 +20,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from auth_service.accounts.views import INVALID_CREDENTIALS, check_credentials
 from auth_service.activity import record_event
+from auth_service.api.openapi import DOCUMENT
 from auth_service.events import auth_event
 from auth_service.extensions import limiter
 from auth_service.models import User
@@ -125,3 +126,9 @@ def jwks() -> Response:
     response = jsonify(keyring().jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI document of the endpoints above, with the URL auth is mounted at as server."""
+    return jsonify({**DOCUMENT, "servers": [{"url": request.script_root or "/"}]})
