@@ -378,6 +378,35 @@ def bench(session: nox.Session) -> None:
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *command)
 
 
+# --- Security (tests/security/, docs/security.md) ----------------------------------------------
+
+
+@nox.session(python=PYTHONS[0])
+def security(session: nox.Session) -> None:
+    """The production stack attacked from outside, with figures: operations, cases, failures.
+
+    ruff's S rules (bandit's checks) over the code; then deploy/native.py starts the stack as
+    for `nox -s smoke` (ports and a Redis database of its own) and tests/security/scan.py runs
+    schemathesis against the api's and auth's OpenAPI documents through the gateway (every
+    phase, stateful links included) and the gateway checks (headers, limits, forged Host and
+    X-Forwarded-*). Fails on any server error, schema violation or failed check.
+    """
+    ensure_debian_package(session, "nginx", "nginx")
+    install_project(session, "server")
+    install_tools(session, "ruff", "pytest", "httpx", "schemathesis")
+    session.run("ruff", "check", "--select", "S", "--statistics", ".")
+    # The fuzzer must reach the code behind the limits: their budgets are raised, not removed
+    # (the limits' own behaviour is tested in each service's suite and in tests/smoke).
+    for name in ("API_RATE_LIMIT", "AUTH_LOGIN_RATE_LIMIT_IP", "AUTH_LOGIN_RATE_LIMIT_ACCOUNT"):
+        session.env.setdefault(name, os.environ.get(name) or "1000000 per minute")
+    session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18301,18302,18303,18380"
+    redis_url = os.environ.get("SMOKE_REDIS_URL") or "redis://127.0.0.1:6379/11"
+    session.env["SMOKE_REDIS_URL"] = redis_url
+    session.env["TMPDIR"] = session.create_tmp()
+    scan = ["python", str(ROOT / "tests" / "security" / "scan.py"), *session.posargs]
+    session.run("python", str(ROOT / "deploy" / "native.py"), "--", *scan)
+
+
 # --- The browser tests (tests/e2e/): Playwright driving Debian's Chromium -----------------------
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))

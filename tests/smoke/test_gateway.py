@@ -131,3 +131,19 @@ def test_the_services_listen_on_loopback_only() -> None:
         # and on loopback it does answer: the test would pass for a stopped service otherwise
         with socket.create_connection(("127.0.0.1", port), timeout=3):
             pass
+
+
+@pytest.mark.parametrize("path", ["/", "/auth/login", "/api/v1/projects", "/nowhere"])
+def test_every_answer_carries_the_security_headers_and_no_versions(
+    base_url: str, path: str
+) -> None:
+    response = httpx.get(f"{base_url}{path}", timeout=10)
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "same-origin"
+    # Neither nginx nor gunicorn says which version it is.
+    assert not re.search(r"\d", headers.get("server", "")), headers.get("server")
+    assert "x-powered-by" not in headers

@@ -174,6 +174,40 @@ def _item_operations(
     }
 
 
+def _link(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to ``method path``, its parameters taken from the response."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
+
+
+def _item_links(kind: str, path: str) -> dict[str, Any]:
+    """What a client can do with an object it just created: read, change, delete it."""
+    name = kind.capitalize()
+    key = {f"{kind}_id": "$response.body#/id"}
+    etag = {"header.If-Match": "$response.header.ETag"}
+    return {
+        f"Get{name}": _link(path, "get", **key),
+        f"Change{name}": _link(path, "patch", **key, **etag),
+        f"Delete{name}": _link(path, "delete", **key, **etag),
+    }
+
+
+#: Links from each creation to the operations on the new object. Clients may follow them; the
+#: stateful phase of schemathesis (`nox -s security`) does, to test sequences of calls.
+LINKS = {
+    ("/v1/projects", "post"): {
+        **_item_links("project", "/v1/projects/{project_id}"),
+        "ListTasks": _link(
+            "/v1/projects/{project_id}/tasks", "get", project_id="$response.body#/id"
+        ),
+        "AddTask": _link(
+            "/v1/projects/{project_id}/tasks", "post", project_id="$response.body#/id"
+        ),
+    },
+    ("/v1/projects/{project_id}/tasks", "post"): _item_links("task", "/v1/tasks/{task_id}"),
+}
+
+
 def build_spec() -> dict[str, Any]:
     """The OpenAPI document of this API (without ``servers``, which depend on the request)."""
     spec = APISpec(
@@ -288,6 +322,8 @@ def build_spec() -> dict[str, Any]:
         "required": True,
     }
     document["security"] = [{"bearerAuth": []}]
+    for (path, method), links in LINKS.items():
+        document["paths"][path][method]["responses"]["201"]["links"] = links
     return document
 
 

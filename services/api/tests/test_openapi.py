@@ -94,3 +94,27 @@ def test_the_docs_page_loads_swagger_ui_from_this_app_without_inline_script(app:
         response = client.get(asset)
         assert response.status_code == 200, asset
         response.close()
+
+
+def test_each_link_names_an_operation_and_its_parameters(app: Flask) -> None:
+    # A creation links to the operations on the new object (schemathesis follows them in
+    # `nox -s security`); a link to a missing operation or parameter would be silently skipped.
+    spec = document(app)
+    links = [
+        link
+        for operations in spec["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "responses" in operation
+        for response in operation["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
+    assert len(links) == 8
+    for link in links:
+        _, path, method = link["operationRef"].rsplit("/", 2)
+        path = path.replace("~1", "/").replace("~0", "~")
+        target = spec["paths"][path]
+        names = {
+            f"{parameter['in'].replace('path', '')}.{parameter['name']}".lstrip(".")
+            for parameter in [*target.get("parameters", []), *target[method].get("parameters", [])]
+        }
+        assert set(link["parameters"]) <= names, link
