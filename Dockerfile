@@ -46,7 +46,7 @@ RUN groupadd --gid 10001 app \
  && useradd --uid 10001 --gid app --home-dir /var/lib/app --shell /usr/sbin/nologin app \
  && install -d -o app -g app -m 0750 /var/lib/app /var/lib/app/instance \
       /var/lib/app/secrets /secrets /secrets/auth /secrets/blog /secrets/api \
- && install -d -o app -g app -m 0755 /secrets/db
+ && install -d -o app -g app -m 0755 /secrets/db /secrets/redis
 COPY --from=build /opt/venv /opt/venv
 COPY deploy/gunicorn.conf.py deploy/init_secrets.py deploy/docker-entrypoint.sh /app/deploy/
 WORKDIR /app

@@ -8,10 +8,12 @@ container sees only its own secrets; the blog and the api never see auth's signi
     /secrets/auth/signing-keys/*.pem  the Ed25519 key that signs identity tokens
     /secrets/auth/totp_key            the Fernet key that encrypts TOTP secrets (AUTH_TOTP_KEY_FILE)
     /secrets/auth/pgpass              libpq password file for the `auth` database role
-    /secrets/blog/secret_key, /secrets/blog/pgpass
-    /secrets/api/secret_key,  /secrets/api/pgpass
+    /secrets/auth/redis_url           redis://:<password>@redis:6379/0 (rate limits, revocations)
+    /secrets/blog/secret_key, /secrets/blog/pgpass, /secrets/blog/redis_url
+    /secrets/api/secret_key,  /secrets/api/pgpass,  /secrets/api/redis_url
     /secrets/db/postgres_password     the superuser's password (POSTGRES_PASSWORD_FILE)
     /secrets/db/<service>_password    each role's password, read by deploy/postgres/*.sh
+    /secrets/redis/redis.conf         Redis's password (requirepass), the config file it starts with
 
 An existing file is never replaced: the second `docker compose up` keeps every key, session and
 password; `docker compose down -v` deletes the volumes and the next `up` makes new ones.
@@ -73,6 +75,13 @@ def ensure_secrets(root: Path) -> list[str]:
     db.mkdir(parents=True, exist_ok=True)
     db.chmod(0o755)
     once(db / "postgres_password", secrets.token_hex(24).encode(), 0o444)
+    # Redis (uid 999 in its image) reads its config file: world-readable like the database
+    # passwords, in a volume mounted into the redis container only.
+    redis = root / "redis"
+    redis.mkdir(parents=True, exist_ok=True)
+    redis.chmod(0o755)
+    once(redis / "redis.conf", f"requirepass {secrets.token_hex(24)}\n".encode(), 0o444)
+    redis_password = (redis / "redis.conf").read_text().split()[1]
     for service in SERVICES:
         password_file = db / f"{service}_password"
         once(password_file, secrets.token_hex(24).encode(), 0o444)
@@ -81,6 +90,7 @@ def ensure_secrets(root: Path) -> list[str]:
         once(own / "secret_key", secrets.token_urlsafe(48).encode())
         # libpq reads it through PGPASSFILE and refuses a file others can read: 0600.
         once(own / "pgpass", f"*:*:{service}:{service}:{password}\n".encode(), 0o600)
+        once(own / "redis_url", f"redis://:{redis_password}@redis:6379/0".encode())
     once(root / "auth" / "totp_key", new_totp_key())
     if ensure_signing_key(root / "auth" / "signing-keys"):
         created.append("auth/signing-keys/*.pem")
