@@ -36,8 +36,11 @@ CHECKS = [
 
 @pytest.fixture
 def quiet_app(app_factory: AppFactory) -> Flask:
-    """An app with a user, and no rate limit: generated cases would soon get only 429."""
-    app = app_factory({"RATELIMIT_ENABLED": False})
+    """An app with a user, and budgets no run exhausts: generated cases would soon get only
+    429. (Not RATELIMIT_ENABLED=False: Flask-Limiter keeps that on its one shared instance,
+    and every app made afterwards in the process would run without limits.)"""
+    unlimited = "1000000 per minute"
+    app = app_factory({"LOGIN_RATE_LIMIT_IP": unlimited, "LOGIN_RATE_LIMIT_ACCOUNT": unlimited})
     make_user(app, "alice")
     return app
 
