@@ -394,7 +394,11 @@ def security(session: nox.Session) -> None:
     ensure_debian_package(session, "nginx", "nginx")
     install_project(session, "server")
     install_tools(session, "ruff", "pytest", "httpx", "schemathesis")
-    session.run("ruff", "check", "--select", "S", "--statistics", ".")
+    # Bandit's checks, as ruff's S rules (S101, assert, is off in pyproject.toml, as here): no
+    # finding, then the count of each rule silenced on a line with `# noqa` and a reason.
+    session.run("ruff", "check", "--select", "S", "--ignore", "S101", ".")
+    silenced = ["--statistics", "--ignore-noqa", "--exit-zero"]
+    session.run("ruff", "check", "--select", "S", "--ignore", "S101", *silenced, ".")
     # The fuzzer must reach the code behind the limits: their budgets are raised, not removed
     # (the limits' own behaviour is tested in each service's suite and in tests/smoke).
     for name in ("API_RATE_LIMIT", "AUTH_LOGIN_RATE_LIMIT_IP", "AUTH_LOGIN_RATE_LIMIT_ACCOUNT"):
