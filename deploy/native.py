@@ -16,6 +16,7 @@ the nox session's virtualenv) and `nginx` on PATH.
                          own ports and instance folders, sharing only the databases and Redis;
                          the gateway spreads requests over them (an nginx upstream group).
                          Their ports follow the gateway's in SMOKE_PORTS, or the system picks.
+    SMOKE_SERVER_NAMES   the host names the gateway answers to ("localhost 127.0.0.1"); others: 421
     SMOKE_KEEP_LOGS      set: keep the work folder and its logs even when all went well
     SMOKE_OWN_REDIS      1: start a private redis-server instead of using SMOKE_REDIS_URL (below)
     SMOKE_OWN_REDIS_PORT its port (default: the gateway port + 1000, or any free port)
@@ -333,7 +334,7 @@ class Stack:
             "NGINX_IMAGE_CACHE_PATH": str(image_cache),
             "NGINX_IMAGE_CACHE_SIZE": "64m",
             # The names a local client uses; any other Host is refused by the gateway.
-            "NGINX_SERVER_NAMES": "localhost 127.0.0.1",
+            "NGINX_SERVER_NAMES": os.environ.get("SMOKE_SERVER_NAMES") or "localhost 127.0.0.1",
             "NGINX_PUBLIC_PORT": str(self.ports["gateway"]),
             **{f"{s.upper()}_UPSTREAM": f"127.0.0.1:{self.ports[s]}" for s in SERVICES},
         }
