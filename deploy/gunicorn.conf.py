@@ -76,6 +76,10 @@ timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # Only nginx talks to gunicorn; nginx closes its upstream connections itself.
 keepalive = 5
+# The gateway sets the limits on a request's size; gunicorn's own must not be stricter, or a URL
+# nginx accepts (its 8 KiB header buffers) gets gunicorn's HTML 414 instead of the app's answer.
+# gunicorn's maximum; nginx refuses longer request lines first.
+limit_request_line = 8190
 # Recycle workers now and then so a slow leak never grows without bound; the jitter keeps all
 # workers from restarting at the same moment.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 20000)
