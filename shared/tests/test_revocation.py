@@ -168,6 +168,27 @@ def test_a_mark_written_while_redis_is_frozen_lands_when_it_wakes(
     assert fresh.lookup("j", "u") == (False, 42.5), "applied on wake, before any later reader"
 
 
+def test_a_token_revoked_while_redis_is_frozen_lands_when_it_wakes(
+    redis_server: PrivateRedis,
+) -> None:
+    store = RedisRevocationStore(redis_client(redis_server.url, timeout_ms=200), retry_after=0)
+    store.client.flushdb()
+    store.republish({})
+    with redis_server.frozen(), pytest.raises(redis.RedisError):
+        store.revoke_token("j", time.time() + 60)
+    fresh = RedisRevocationStore(redis_client(redis_server.url))
+    assert fresh.lookup("j", "u") == (True, None), "applied on wake, before any later reader"
+
+
+def test_a_republish_restores_revoked_tokens_until_they_expire(
+    redis_store: RedisRevocationStore,
+) -> None:
+    redis_store.client.flushdb()  # a Redis restarted empty
+    redis_store.republish({}, {"live": time.time() + 60})
+    assert redis_store.lookup("live", "u") == (True, None)
+    assert 0 < redis_store.client.ttl("test:jti:live") <= 61
+
+
 def test_marks_are_sent_with_the_database_and_password_they_need() -> None:
     sent: list[bytes] = []
 
@@ -185,7 +206,7 @@ def test_marks_are_sent_with_the_database_and_password_they_need() -> None:
     store = RedisRevocationStore(client)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("socket.create_connection", lambda *_a, **_k: Recorder())
-        store._send_without_waiting("u", 1.5)
+        store._send_without_waiting(("SET", "revoked:user:u", "1.5"))
     assert sent[0].startswith(b"*3\r\n$4\r\nAUTH\r\n$4\r\nuser\r\n$6\r\nsecret\r\n")
     assert b"*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n" in sent[0]
     assert b"$14\r\nrevoked:user:u\r\n$3\r\n1.5\r\n" in sent[0]

@@ -6,8 +6,8 @@ Two kinds of revocation, both checked by the verifier:
 * every token of a user issued before a moment (``valid_after``): logout, password change,
   deactivation and role changes use this, since they must end every session at once.
 
-In production the auth service's database is the source of truth for the user marks and Redis
-is a cache of them that every verifier reads. A cache can lose what it holds (Redis restarted
+In production the auth service's database is the source of truth for both kinds of marks and
+Redis is a cache of them that every verifier reads. A cache can lose what it holds (Redis restarted
 empty: it keeps nothing on disk) or miss a write (Redis stalled while auth wrote). So the store
 holds one more key, the *epoch*, written only by :meth:`RevocationStore.republish` after every
 mark that still matters was copied from the database. No epoch means "this Redis may have lost
@@ -44,6 +44,9 @@ class RevocationStore(Protocol):
     def revoke_token(self, jti: str, expires_at: float) -> None:
         """Refuse the token ``jti`` from now until ``expires_at`` (a Unix time)."""
 
+    def revoke_tokens(self, tokens: Mapping[str, float]) -> None:
+        """:meth:`revoke_token` for each ``jti: expires_at`` of ``tokens``, in one round trip."""
+
     def is_token_revoked(self, jti: str) -> bool:
         """Whether the token ``jti`` was revoked."""
 
@@ -62,8 +65,11 @@ class RevocationStore(Protocol):
         Raises :class:`RevocationUnknownError` when the answer cannot be trusted.
         """
 
-    def republish(self, marks: Mapping[str, float]) -> None:
-        """Store every user mark of ``marks`` (keeping later ones) and declare the store whole."""
+    def republish(
+        self, marks: Mapping[str, float], tokens: Mapping[str, float] | None = None
+    ) -> None:
+        """Store every user mark of ``marks`` (keeping later ones) and every revoked token of
+        ``tokens`` (jti to expiry), and declare the store whole."""
 
     def needs_republish(self) -> bool:
         """Whether the store may have lost marks (no epoch); raises if it cannot be reached."""
@@ -86,6 +92,10 @@ class MemoryRevocationStore:
             self._tokens = {key: exp for key, exp in self._tokens.items() if exp > now}
             self._tokens[jti] = expires_at
 
+    def revoke_tokens(self, tokens: Mapping[str, float]) -> None:
+        for jti, expires_at in tokens.items():
+            self.revoke_token(jti, expires_at)
+
     def is_token_revoked(self, jti: str) -> bool:
         with self._lock:
             expires_at = self._tokens.get(jti)
@@ -103,9 +113,12 @@ class MemoryRevocationStore:
     def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
         return self.is_token_revoked(jti), self.user_tokens_valid_after(user_id)
 
-    def republish(self, marks: Mapping[str, float]) -> None:
+    def republish(
+        self, marks: Mapping[str, float], tokens: Mapping[str, float] | None = None
+    ) -> None:
         for user_id, moment in marks.items():
             self.revoke_user_tokens(user_id, moment)
+        self.revoke_tokens(tokens or {})
 
     def needs_republish(self) -> bool:
         return False
@@ -139,8 +152,20 @@ class RedisRevocationStore:
         self._unavailable_until = 0.0
 
     def revoke_token(self, jti: str, expires_at: float) -> None:
-        ttl = max(1, int(expires_at - time.time()) + 1)
-        self.client.set(f"{self.prefix}:jti:{jti}", "1", ex=ttl)
+        self.revoke_tokens({jti: expires_at})
+
+    def revoke_tokens(self, tokens: Mapping[str, float]) -> None:
+        if not tokens:
+            return
+        keys = {f"{self.prefix}:jti:{jti}": _ttl(expires_at) for jti, expires_at in tokens.items()}
+        try:
+            with self.client.pipeline(transaction=False) as pipe:  # one round trip for all
+                for key, ttl in keys.items():
+                    pipe.set(key, "1", ex=ttl)
+                pipe.execute()
+        except redis.RedisError:
+            self._send_without_waiting(*(("SET", key, "1", "EX", ttl) for key, ttl in keys.items()))
+            raise
 
     def is_token_revoked(self, jti: str) -> bool:
         return bool(self.client.exists(f"{self.prefix}:jti:{jti}"))
@@ -150,11 +175,14 @@ class RedisRevocationStore:
         try:
             self._mark(self.client, user_id, moment)
         except redis.RedisError:
-            self._send_without_waiting(user_id, moment)
+            key = f"{self.prefix}:user:{user_id}"
+            self._send_without_waiting(
+                ("EVAL", _KEEP_LATEST_MARK, 1, key, repr(moment), USER_MARK_TTL_SECONDS)
+            )
             raise
 
-    def _send_without_waiting(self, user_id: str, at: float) -> None:
-        """Put the mark into a stalled Redis's socket, to run the moment it wakes up.
+    def _send_without_waiting(self, *marks: tuple[object, ...]) -> None:
+        """Put the marks' commands into a stalled Redis's socket, to run the moment it wakes up.
 
         A Redis that is frozen (a stopped process, a stalled host) still accepts connections
         in its kernel and keeps what they send; it runs those commands, in order, as soon as it
@@ -170,8 +198,7 @@ class RedisRevocationStore:
             commands.append(("AUTH", *credentials, options["password"]))
         if options.get("db"):
             commands.append(("SELECT", options["db"]))
-        key = f"{self.prefix}:user:{user_id}"
-        commands.append(("EVAL", _KEEP_LATEST_MARK, 1, key, repr(at), USER_MARK_TTL_SECONDS))
+        commands.extend(marks)
         timeout = options.get("socket_connect_timeout") or 1
         try:
             if options.get("path"):
@@ -207,16 +234,25 @@ class RedisRevocationStore:
             raise RevocationUnknownError("Redis holds no epoch: it may have lost marks")
         return revoked is not None, _moment(mark)
 
-    def republish(self, marks: Mapping[str, float]) -> None:
+    def republish(
+        self, marks: Mapping[str, float], tokens: Mapping[str, float] | None = None
+    ) -> None:
         # One transaction: the epoch appears together with the marks, never before them.
         with self.client.pipeline(transaction=True) as pipe:
             for user_id, moment in marks.items():
                 self._mark(pipe, user_id, moment)
+            for jti, expires_at in (tokens or {}).items():
+                pipe.set(f"{self.prefix}:jti:{jti}", "1", ex=_ttl(expires_at))
             pipe.set(self.epoch_key, repr(time.time()))
             pipe.execute()
 
     def needs_republish(self) -> bool:
         return not self.client.exists(self.epoch_key)
+
+
+def _ttl(expires_at: float) -> int:
+    """Seconds to keep a revoked token's mark: until it would have expired anyway (at least 1)."""
+    return max(1, int(expires_at - time.time()) + 1)
 
 
 def _resp(command: tuple[object, ...]) -> bytes:
