@@ -2,7 +2,8 @@
 
 The tables of each feature live with it: signed-in devices in ``devices/models.py``, recovery
 codes in ``two_factor/models.py``, personal access tokens in ``tokens/models.py``, security
-events in ``activity.py``.
+events in ``activity.py``. Revoked tokens (:class:`RevokedToken`) live here, next to the user
+mark they complete: both are what ``revocations.py`` copies to Redis.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String, func
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_service.extensions import db
@@ -140,3 +141,19 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 # lower-cased already; the index makes that a guarantee rather than a habit.)
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
 Index("uq_users_email_lower", func.lower(User.email), unique=True)
+
+
+class RevokedToken(db.Model):  # type: ignore[name-defined,misc]
+    """One identity token revoked on its own (one device ended, a personal token revoked).
+
+    Written in the same commit as the change that revokes it, so the revocation holds even if
+    Redis never heard of it: the republisher copies every row not yet expired back to Redis
+    (auth_service.revocations). A row is useless once its token has expired, and is deleted.
+    """
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: Unix time, as the revocation store takes it.
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

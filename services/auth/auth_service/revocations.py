@@ -1,10 +1,16 @@
 """Durable token revocation: the database decides, Redis tells every verifier.
 
-Logout, a password change, deactivation and a role change set the user's
-``tokens_valid_after`` in the database, in the same commit that ends their sessions
-(:func:`auth_service.sessions.end_all_sessions`). That commit is the revocation; nothing after
-it can undo it. Then the mark is *published*: copied into the revocation store (Redis in
-production) where blog and api look for it on every request.
+Two kinds of marks, both written to the database in the same commit as the change that causes
+them; that commit is the revocation, and nothing after it can undo it:
+
+* logout, a password change, deactivation and a role change set the user's
+  ``tokens_valid_after``, ending every token of the user
+  (:func:`auth_service.sessions.end_all_sessions`);
+* ending one device and revoking a personal access token add rows to ``revoked_tokens``
+  (:func:`record_revoked_tokens`), ending those tokens only, by ``jti``.
+
+Then the marks are *published*: copied into the revocation store (Redis in production) where
+blog and api look for them on every request.
 
 Publishing can fail (Redis stalled or down) and Redis can lose what it holds (it keeps nothing
 on disk). Neither may bring a revoked token back:
@@ -26,12 +32,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable, Mapping
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from auth_service.extensions import db
-from auth_service.models import User
+from auth_service.models import RevokedToken, User
 from servicekit.redisclient import DEFAULT_TIMEOUT_MS, is_redis_uri
 from servicekit.revocation import RevocationStore, revocation_store_from_uri
 
@@ -62,11 +69,50 @@ def publish_mark(user_id: int, at: float) -> bool:
         revocations().revoke_user_tokens(str(user_id), at)
     except Exception as error:  # the database has it: a republish will deliver it
         log.warning("could not publish the revocation mark of user %s: %s", user_id, error)
-        republisher = current_app.extensions.get(_REPUBLISHER_KEY)
-        if republisher is not None:
-            republisher.request()
+        _republish_soon()
         return False
     return True
+
+
+def record_revoked_tokens(user_id: int, tokens: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """Add the user's tokens (``jti``, expiry) that have not expired to ``revoked_tokens``.
+
+    Does not commit: the caller commits with the change that revokes them, then publishes what
+    this returns (:func:`publish_revoked_tokens`). Rows of tokens expired since are deleted on
+    the way, so the table only ever holds what can still refuse a token.
+    """
+    now = time.time()
+    db.session.execute(
+        delete(RevokedToken).where(RevokedToken.expires_at < now - MARK_MARGIN_SECONDS)
+    )
+    live = {jti: expires_at for jti, expires_at in tokens if expires_at > now}
+    for jti, expires_at in live.items():
+        # merge: a token revoked twice (two tabs ending one device) is one row, not an error.
+        db.session.merge(RevokedToken(jti=jti, user_id=user_id, expires_at=expires_at))
+    return live
+
+
+def publish_revoked_tokens(tokens: Mapping[str, float]) -> bool:
+    """Copy committed token revocations to the store; on failure, have them republished.
+
+    Never raises: the database has them, so a stalled or absent Redis costs the request one
+    timeout, not a 500.
+    """
+    if not tokens:
+        return True
+    try:
+        revocations().revoke_tokens(tokens)
+    except Exception as error:  # the database has them: a republish will deliver them
+        log.warning("could not publish %d revoked tokens: %s", len(tokens), error)
+        _republish_soon()
+        return False
+    return True
+
+
+def _republish_soon() -> None:
+    republisher = current_app.extensions.get(_REPUBLISHER_KEY)
+    if republisher is not None:
+        republisher.request()
 
 
 def marks_to_publish(now: float) -> dict[str, float]:
@@ -78,11 +124,21 @@ def marks_to_publish(now: float) -> dict[str, float]:
     return {str(user_id): moment for user_id, moment in rows if moment is not None}
 
 
+def revoked_tokens_to_publish(now: float) -> dict[str, float]:
+    """Every revoked token that has not expired yet (``jti``: expiry), from the database."""
+    rows = db.session.execute(
+        select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.expires_at > now)
+    )
+    return {row.jti: row.expires_at for row in rows}
+
+
 def republish_marks() -> int:
-    """Copy every recent mark to the store and renew its epoch; how many marks were copied."""
-    marks = marks_to_publish(time.time())
-    revocations().republish(marks)
-    return len(marks)
+    """Copy every recent mark and revoked token to the store and renew its epoch; how many
+    marks (of both kinds) were copied."""
+    now = time.time()
+    marks, tokens = marks_to_publish(now), revoked_tokens_to_publish(now)
+    revocations().republish(marks, tokens)
+    return len(marks) + len(tokens)
 
 
 class Republisher:

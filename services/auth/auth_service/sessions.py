@@ -8,7 +8,7 @@ Three things make up "being logged in" across the system:
 
 :func:`end_all_sessions` ends all three for a user at once. Each browser's session is also a
 row of ``devices`` (devices/models.py), so the account page can list them and
-:func:`end_device` can end one alone.
+:func:`end_devices` can end some alone.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from auth_service.devices.models import Device, new_device_key
 from auth_service.events import auth_event
 from auth_service.extensions import db
 from auth_service.models import User, utcnow
-from auth_service.revocations import publish_mark, revocations
+from auth_service.revocations import publish_mark, publish_revoked_tokens, record_revoked_tokens
 from auth_service.signing import issue_token
 
 P = ParamSpec("P")
@@ -105,12 +105,24 @@ def active_devices(user_id: int) -> list[Device]:
     return list(db.session.scalars(query))
 
 
-def end_device(device: Device) -> None:
-    """Sign one device out: its session and remember-me cookie, and its identity token."""
-    device.ended_at = utcnow()
+def end_devices(user: User, devices: list[Device]) -> bool:
+    """Sign some of the user's devices out: sessions, remember-me cookies and identity tokens.
+
+    One commit ends the rows and records their tokens as revoked (auth_service.revocations);
+    publishing to Redis comes after and may fail without failing the request. Returns whether
+    it was published.
+    """
+    now = utcnow()
+    tokens: list[tuple[str, float]] = []
+    for device in devices:
+        device.ended_at = now
+        if device.token_jti and device.token_expires_at:
+            tokens.append((device.token_jti, device.token_expires_at))
+    revoked = record_revoked_tokens(user.id, tokens)
     db.session.commit()
-    if device.token_jti and device.token_expires_at and device.token_expires_at > time.time():
-        revocations().revoke_token(device.token_jti, device.token_expires_at)
+    published = publish_revoked_tokens(revoked)
+    auth_event("devices_ended", user, devices=len(devices), published=published)
+    return published
 
 
 def set_identity_cookie(response: Response, user: User) -> Response:

@@ -1,4 +1,7 @@
-"""Revocation survives a Redis that stalls or restarts empty: the database is the truth.
+"""Revocation survives a Redis that stalls, is down or restarts empty: the database is the truth.
+
+Both kinds: every token of a user (logout, password change, ...) and single tokens (one device
+ended, a personal access token revoked).
 
 Each test runs its own redis-server (servicekit.testing.PrivateRedis) and freezes it (SIGSTOP)
 or restarts it empty, with auth and a stand-in for blog and api (test_single_sign_on) using it.
@@ -14,14 +17,23 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
+from auth_service.devices.models import Device
 from auth_service.extensions import db
-from auth_service.models import User
-from auth_service.revocations import marks_to_publish, republisher_of
+from auth_service.models import RevokedToken, User
+from auth_service.revocations import (
+    marks_to_publish,
+    record_revoked_tokens,
+    republisher_of,
+    revoked_tokens_to_publish,
+)
+from auth_service.tokens.models import PersonalToken
 from servicekit.testing import PrivateRedis, redis_server_binary
-from tests.conftest import AppFactory, identity_cookie, login
+from tests.conftest import AppFactory, identity_cookie, login, post_form
 from tests.factories import make_user
 from tests.test_api import get_token
+from tests.test_personal_tokens import create_token, exchange
 from tests.test_single_sign_on import (
     _change_password,
     _deactivate,
@@ -161,3 +173,141 @@ def test_only_marks_that_can_still_refuse_a_token_are_republished(app: Flask) ->
         db.session.commit()
         marks = marks_to_publish(now)
     assert list(marks.values()) == [pytest.approx(now - 10)]
+
+
+# -- per-token revocations: one device, the other devices, a personal access token ----------
+
+#: Prepares one flow with Redis healthy: returns a bearer token the flow must revoke, and the
+#: request that revokes it (run while Redis is frozen, down or healthy).
+Flow = Callable[[Flask], tuple[str, Callable[[], TestResponse]]]
+
+
+def _browser(app: Flask, agent: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = agent
+    return client
+
+
+def _device_id(app: Flask, agent: str) -> int:
+    with app.app_context():
+        found = db.session.scalar(select(Device.id).where(Device.user_agent == agent))
+    assert found is not None
+    return int(found)
+
+
+def _end_one_device(app: Flask) -> tuple[str, Callable[[], TestResponse]]:
+    laptop, phone = _browser(app, "Laptop/1"), _browser(app, "Phone/1")
+    login(laptop)
+    login(phone, remember="y")
+    token = identity_cookie(phone)
+    assert token is not None
+    phone_id = _device_id(app, "Phone/1")
+    return token, lambda: post_form(laptop, f"/account/sessions/{phone_id}/end")
+
+
+def _end_this_device(app: Flask) -> tuple[str, Callable[[], TestResponse]]:
+    laptop = _browser(app, "Laptop/1")
+    login(laptop)
+    token = identity_cookie(laptop)  # a copy taken before the browser signs out
+    assert token is not None
+    laptop_id = _device_id(app, "Laptop/1")
+    return token, lambda: post_form(laptop, f"/account/sessions/{laptop_id}/end")
+
+
+def _end_other_devices(app: Flask) -> tuple[str, Callable[[], TestResponse]]:
+    here, there, elsewhere = (_browser(app, f"B/{n}") for n in range(3))
+    for browser in (here, there, elsewhere):
+        login(browser)
+    token = identity_cookie(elsewhere)
+    assert token is not None
+    return token, lambda: post_form(here, "/account/sessions/end-others")
+
+
+def _revoke_personal_token(app: Flask) -> tuple[str, Callable[[], TestResponse]]:
+    owner = app.test_client()
+    login(owner)
+    create_token(owner)
+    token = exchange(owner, create_token(owner, name="second")).get_json()["access_token"]
+    with app.app_context():
+        token_id = db.session.scalar(select(PersonalToken.id).where(PersonalToken.name == "second"))
+    return token, lambda: post_form(owner, f"/account/tokens/{token_id}/revoke")
+
+
+PER_TOKEN_FLOWS = pytest.mark.parametrize(
+    "flow",
+    [_end_one_device, _end_this_device, _end_other_devices, _revoke_personal_token],
+    ids=["end-one-device", "end-this-device", "end-other-devices", "revoke-personal-token"],
+)
+
+
+def _revoked_rows(app: Flask) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(RevokedToken.jti)).all())
+
+
+@PER_TOKEN_FLOWS
+def test_a_token_revoked_while_redis_is_frozen_stays_refused(
+    app: Flask, client: FlaskClient, user: User, redis_server: PrivateRedis, flow: Flow
+) -> None:
+    token, revoke = flow(app)
+    relying = make_relying_app(app, client)
+    wait_until(lambda: api_status(relying, token) == 200)
+
+    with redis_server.frozen():
+        started = time.monotonic()
+        response = revoke()
+        assert time.monotonic() - started < ANSWERED_WITHIN
+        assert response.status_code == 302, "answered, no 500"
+        assert _revoked_rows(app) >= 1, "the database holds the revocation"
+        assert api_status(relying, token) == 503
+
+    assert api_status(relying, token) in {401, 503}
+    wait_until(lambda: api_status(relying, token) == 401)
+
+
+@PER_TOKEN_FLOWS
+def test_a_token_revoked_while_redis_is_down_is_refused_once_it_is_back(
+    app: Flask, client: FlaskClient, user: User, redis_server: PrivateRedis, flow: Flow
+) -> None:
+    token, revoke = flow(app)
+    relying = make_relying_app(app, client)
+    wait_until(lambda: api_status(relying, token) == 200)
+
+    redis_server.stop()
+    started = time.monotonic()
+    response = revoke()
+    assert time.monotonic() - started < ANSWERED_WITHIN
+    assert response.status_code == 302, "answered, no 500"
+    redis_server.start()  # empty: the revocation is only in the database
+
+    assert api_status(relying, token) in {401, 503}
+    wait_until(lambda: api_status(relying, token) == 401)
+
+
+@PER_TOKEN_FLOWS
+def test_redis_restarted_empty_gets_the_revoked_tokens_back(
+    app: Flask, client: FlaskClient, user: User, redis_server: PrivateRedis, flow: Flow
+) -> None:
+    token, revoke = flow(app)
+    relying = make_relying_app(app, client)
+    wait_until(lambda: api_status(relying, token) == 200)
+    assert revoke().status_code == 302
+    wait_until(lambda: api_status(relying, token) == 401)
+
+    redis_server.restart_empty()
+
+    assert api_status(relying, token) in {401, 503}
+    wait_until(lambda: api_status(relying, token) == 401)
+
+
+def test_only_unexpired_revoked_tokens_are_kept_and_republished(app: Flask, user: User) -> None:
+    now = time.time()
+    with app.app_context():
+        db.session.add(RevokedToken(jti="old", user_id=user.id, expires_at=now - 3600))
+        db.session.commit()
+        assert revoked_tokens_to_publish(now) == {}
+        live = record_revoked_tokens(user.id, [("gone", now - 1), ("live", now + 60)])
+        db.session.commit()
+        assert live == {"live": now + 60}
+        assert set(db.session.scalars(select(RevokedToken.jti))) == {"live"}, "expired deleted"
+        assert revoked_tokens_to_publish(now) == {"live": pytest.approx(now + 60)}

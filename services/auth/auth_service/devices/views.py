@@ -14,7 +14,7 @@ from auth_service.models import User
 from auth_service.sessions import (
     active_devices,
     clear_identity_cookie,
-    end_device,
+    end_devices,
     log_out_here,
     login_required,
 )
@@ -33,7 +33,7 @@ def end(device_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("accounts.account"))
     this_one = device.key == user.device_key
-    end_device(device)
+    end_devices(user, [device])
     record_event("session_ended", user, device=device.id, this_device=this_one)
     if this_one:
         log_out_here()
@@ -50,8 +50,7 @@ def end_others() -> Response:
     user: User = current_user._get_current_object()
     if ConfirmForm().validate_on_submit():
         others = [device for device in active_devices(user.id) if device.key != user.device_key]
-        for device in others:
-            end_device(device)
+        end_devices(user, others)
         record_event("session_ended", user, devices=len(others), all_others=True)
         flash(f"Signed out {len(others)} other session(s).", "success")
     return redirect(url_for("accounts.account"))

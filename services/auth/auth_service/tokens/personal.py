@@ -4,7 +4,8 @@ A personal token is never a bearer token for the api itself: a client exchanges 
 ``POST /auth/api/token`` (``grant_type=personal_access_token``) for a short-lived identity
 token that carries the personal token's ``scope`` and its id (``pat``). So the api keeps
 verifying one kind of token locally, and a revoked personal token stops working everywhere
-within one exchange: its unexpired identity tokens are revoked by ``jti`` at once.
+within one exchange: its unexpired identity tokens are revoked by ``jti`` at once, durably
+(recorded in the same commit as the revocation, then published: auth_service.revocations).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy import delete, select
 from auth_service.digests import digest
 from auth_service.extensions import db
 from auth_service.models import User, utcnow
-from auth_service.revocations import revocations
+from auth_service.revocations import publish_revoked_tokens, record_revoked_tokens
 from auth_service.sessions import as_utc
 from auth_service.signing import IssuedToken, issue_token
 from auth_service.tokens.models import PersonalToken, PersonalTokenExchange
@@ -91,19 +92,21 @@ def exchange(row: PersonalToken, user: User) -> IssuedToken:
     return issued
 
 
-def revoke(row: PersonalToken) -> None:
-    """Stop the token, and every identity token it was exchanged for. Commits."""
+def revoke(row: PersonalToken) -> bool:
+    """Stop the token, and every identity token it was exchanged for. Commits.
+
+    Returns whether the revocation reached Redis already (if not, it will: it is committed).
+    """
     row.revoked_at = utcnow()
-    db.session.commit()
-    now = time.time()
-    live = db.session.scalars(
-        select(PersonalTokenExchange).where(
-            PersonalTokenExchange.token_id == row.id, PersonalTokenExchange.expires_at > now
+    exchanged = db.session.execute(
+        select(PersonalTokenExchange.jti, PersonalTokenExchange.expires_at).where(
+            PersonalTokenExchange.token_id == row.id,
+            PersonalTokenExchange.expires_at > time.time(),
         )
     )
-    store = revocations()
-    for issued in live:
-        store.revoke_token(issued.jti, issued.expires_at)
+    revoked = record_revoked_tokens(row.user_id, [(jti, expires) for jti, expires in exchanged])
+    db.session.commit()
+    return publish_revoked_tokens(revoked)
 
 
 def tokens_of(user: User) -> list[PersonalToken]:
