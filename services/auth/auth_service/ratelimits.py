@@ -15,6 +15,11 @@ count too; a person rarely signs in five times a minute.
 
 An attempt naming no account is counted under the normalised name it typed, so the limit
 says nothing about which accounts exist.
+
+The forms that ask a signed-in user for their current password (change password or email,
+deactivate, two-factor on, off and new recovery codes) spend the same budget
+(:data:`current_password_budget`): otherwise a stolen session could guess the password there,
+five times a minute per form on top of the login's five.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Callable
 from flask import current_app, g, request
 from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 from auth_service.accounts.lookup import find_user, login_key
 from auth_service.events import auth_event
@@ -100,9 +106,30 @@ account_budget = limiter.shared_limit(
 )
 
 
+def signed_in_account_key() -> str:
+    """The per-account budget's key for the signed-in user (the same as their login's)."""
+    return f"account:user:{current_user.id}"
+
+
+def _no_current_password_to_check() -> bool:
+    """GET pages, and anonymous requests (login_required sends those to the login page)."""
+    return request.method != "POST" or not current_user.is_authenticated
+
+
+#: The decorator of every view that asks the signed-in user for their current password.
+current_password_budget = limiter.shared_limit(
+    config_limit("LOGIN_RATE_LIMIT_ACCOUNT"),
+    scope=ACCOUNT_BUDGET_SCOPE,
+    key_func=signed_in_account_key,
+    exempt_when=_no_current_password_to_check,
+    on_breach=log_lockout,
+)
+
+
 __all__ = [
     "account_budget",
     "config_limit",
+    "current_password_budget",
     "failed_attempt",
     "get_remote_address",
     "log_lockout",

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from auth_service.accounts import views as accounts_views
 from auth_service.models import User
-from tests.conftest import login
+from tests.conftest import login, post_form
 from tests.factories import PASSWORD
 
 
@@ -144,3 +144,37 @@ def test_personal_token_exchanges_spend_no_account_budget(client: FlaskClient) -
     body = {"grant_type": "personal_access_token", "token": "not-a-real-token"}
     statuses = [client.post("/api/token", json=body).status_code for _ in range(7)]
     assert statuses == [401] * 7
+
+
+#: Every form that asks the signed-in user for their current password.
+CURRENT_PASSWORD_FORMS = [
+    "/account/password",
+    "/account/email",
+    "/account/deactivate",
+    "/account/two-factor/confirm",
+    "/account/two-factor/recovery-codes",
+    "/account/two-factor/disable",
+]
+
+
+@pytest.mark.parametrize("url", CURRENT_PASSWORD_FORMS)
+def test_forms_asking_for_the_password_spend_the_login_budget(
+    client: FlaskClient, user: User, url: str
+) -> None:
+    """A stolen session cannot guess the password there: the sign-in was 1 of 5."""
+    assert login(client).status_code == 302
+    for _ in range(4):
+        response = post_form(client, url, current_password="wrong password", code="000000")
+        assert response.status_code != 429
+    response = post_form(client, url, current_password="wrong password", code="000000")
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    assert client.get("/account").status_code == 200, "still signed in, only paused"
+
+
+def test_the_password_forms_and_the_login_share_one_budget(app: Flask, user: User) -> None:
+    session = app.test_client()
+    assert login(session).status_code == 302
+    for url in CURRENT_PASSWORD_FORMS[:4]:
+        post_form(session, url, current_password="wrong password", code="000000")
+    assert login(app.test_client(), "alice", PASSWORD).status_code == 429

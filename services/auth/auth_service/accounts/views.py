@@ -22,7 +22,12 @@ from auth_service.forms import (
 )
 from auth_service.models import User, new_session_token
 from auth_service.passwords import hash_password, verify_password
-from auth_service.ratelimits import account_budget, config_limit, log_lockout
+from auth_service.ratelimits import (
+    account_budget,
+    config_limit,
+    current_password_budget,
+    log_lockout,
+)
 from auth_service.redirects import safe_next_url
 from auth_service.sessions import (
     active_devices,
@@ -185,6 +190,7 @@ def account() -> str:
 
 @bp.post("/account/password")
 @login_required
+@current_password_budget
 def change_password() -> Response | str:
     """A new password: every other session and token of the user ends."""
     form = ChangePasswordForm()
@@ -207,6 +213,7 @@ def change_password() -> Response | str:
 
 @bp.post("/account/email")
 @login_required
+@current_password_budget
 def change_email() -> Response | str:
     """A new email address, confirmed with the password."""
     form = ChangeEmailForm()
@@ -227,6 +234,7 @@ def change_email() -> Response | str:
 
 @bp.post("/account/deactivate")
 @login_required
+@current_password_budget
 def deactivate() -> Response | str:
     """Deactivate one's own account: logged out everywhere, no login until an admin reactivates."""
     form = DeactivateForm()

@@ -18,7 +18,12 @@ from auth_service.forms import (
 )
 from auth_service.models import User, utcnow
 from auth_service.passwords import verify_password
-from auth_service.ratelimits import config_limit, failed_attempt, log_lockout
+from auth_service.ratelimits import (
+    config_limit,
+    current_password_budget,
+    failed_attempt,
+    log_lockout,
+)
 from auth_service.redirects import safe_next_url
 from auth_service.sessions import login_required, set_identity_cookie, start_session
 from auth_service.two_factor import pending
@@ -89,6 +94,7 @@ def setup() -> Response:
 
 @bp.post("/account/two-factor/confirm")
 @login_required
+@current_password_budget
 def confirm() -> Response | str:
     """Turn two-factor on with one valid code, and show the recovery codes, once."""
     form = TwoFactorConfirmForm()
@@ -114,6 +120,7 @@ def _show_recovery_codes(user: User) -> Response:
 
 @bp.post("/account/two-factor/recovery-codes")
 @login_required
+@current_password_budget
 def renew_recovery_codes() -> Response | str:
     """Ten new recovery codes (the old ones stop working), with the password and a TOTP code."""
     form = RecoveryCodesForm()
@@ -130,6 +137,7 @@ def renew_recovery_codes() -> Response | str:
 
 @bp.post("/account/two-factor/disable")
 @login_required
+@current_password_budget
 def disable() -> Response | str:
     """Turn two-factor off, with the password and a code (or a recovery code)."""
     form = TwoFactorDisableForm()
