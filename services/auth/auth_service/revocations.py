@@ -40,7 +40,11 @@ from sqlalchemy import delete, select
 from auth_service.extensions import db
 from auth_service.models import RevokedToken, User
 from servicekit.redisclient import DEFAULT_TIMEOUT_MS, is_redis_uri
-from servicekit.revocation import RevocationStore, revocation_store_from_uri
+from servicekit.revocation import (
+    TOKEN_MARK_GRACE_SECONDS,
+    RevocationStore,
+    revocation_store_from_uri,
+)
 
 log = logging.getLogger("auth_service.revocations")
 
@@ -48,7 +52,7 @@ _STORE_KEY = "auth_service.revocation_store"
 _REPUBLISHER_KEY = "auth_service.republisher"
 #: Marks older than a token's lifetime plus this margin (the verifiers' expiry leeway and
 #: clock skew) can be dropped: every token they revoke has expired anyway.
-MARK_MARGIN_SECONDS = 120
+MARK_MARGIN_SECONDS = TOKEN_MARK_GRACE_SECONDS
 
 
 def revocations() -> RevocationStore:
@@ -75,19 +79,17 @@ def publish_mark(user_id: int, at: float) -> bool:
 
 
 def record_revoked_tokens(user_id: int, tokens: Iterable[tuple[str, float]]) -> dict[str, float]:
-    """Add the user's tokens (``jti``, expiry) that have not expired to ``revoked_tokens``.
+    """Add the user's tokens (``jti``, expiry) still in use to ``revoked_tokens``.
 
     Does not commit: the caller commits with the change that revokes them, then publishes what
     this returns (:func:`publish_revoked_tokens`). Rows of tokens expired since are deleted on
     the way, so the table only ever holds what can still refuse a token.
     """
-    now = time.time()
-    db.session.execute(
-        delete(RevokedToken).where(RevokedToken.expires_at < now - MARK_MARGIN_SECONDS)
-    )
-    live = {jti: expires_at for jti, expires_at in tokens if expires_at > now}
+    horizon = time.time() - MARK_MARGIN_SECONDS
+    db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < horizon))
+    live = {jti: expires_at for jti, expires_at in tokens if expires_at > horizon}
     for jti, expires_at in live.items():
-        # merge: a token revoked twice (two tabs ending one device) is one row, not an error.
+        # merge, not add: a token revoked again (an older row of it) is one row, not an error.
         db.session.merge(RevokedToken(jti=jti, user_id=user_id, expires_at=expires_at))
     return live
 
@@ -125,9 +127,10 @@ def marks_to_publish(now: float) -> dict[str, float]:
 
 
 def revoked_tokens_to_publish(now: float) -> dict[str, float]:
-    """Every revoked token that has not expired yet (``jti``: expiry), from the database."""
+    """Every revoked token a verifier could still accept (``jti``: expiry), from the database."""
+    horizon = now - MARK_MARGIN_SECONDS
     rows = db.session.execute(
-        select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.expires_at > now)
+        select(RevokedToken.jti, RevokedToken.expires_at).where(RevokedToken.expires_at > horizon)
     )
     return {row.jti: row.expires_at for row in rows}
 

@@ -29,6 +29,9 @@ from servicekit.redisclient import DEFAULT_TIMEOUT_MS, is_redis_uri, redis_clien
 
 #: How long a user's "tokens valid after" mark is kept; longer than any token lives.
 USER_MARK_TTL_SECONDS = 30 * 24 * 3600
+#: How long a revoked token's mark outlives the token: verifiers accept a token a little past
+#: its expiry (their clock-skew leeway, 30 s by default), and it must stay refused meanwhile.
+TOKEN_MARK_GRACE_SECONDS = 120
 #: After Redis failed a lookup, how long lookups answer "unknown" without asking it again: a
 #: stalled Redis then costs one request the timeout, not every request.
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
@@ -89,7 +92,8 @@ class MemoryRevocationStore:
     def revoke_token(self, jti: str, expires_at: float) -> None:
         with self._lock:
             now = time.time()
-            self._tokens = {key: exp for key, exp in self._tokens.items() if exp > now}
+            horizon = now - TOKEN_MARK_GRACE_SECONDS
+            self._tokens = {key: exp for key, exp in self._tokens.items() if exp > horizon}
             self._tokens[jti] = expires_at
 
     def revoke_tokens(self, tokens: Mapping[str, float]) -> None:
@@ -99,7 +103,7 @@ class MemoryRevocationStore:
     def is_token_revoked(self, jti: str) -> bool:
         with self._lock:
             expires_at = self._tokens.get(jti)
-        return expires_at is not None and expires_at > time.time()
+        return expires_at is not None and expires_at + TOKEN_MARK_GRACE_SECONDS > time.time()
 
     def revoke_user_tokens(self, user_id: str, at: float | None = None) -> None:
         moment = time.time() if at is None else at
@@ -155,9 +159,9 @@ class RedisRevocationStore:
         self.revoke_tokens({jti: expires_at})
 
     def revoke_tokens(self, tokens: Mapping[str, float]) -> None:
-        if not tokens:
+        keys = self._token_keys(tokens)
+        if not keys:
             return
-        keys = {f"{self.prefix}:jti:{jti}": _ttl(expires_at) for jti, expires_at in tokens.items()}
         try:
             with self.client.pipeline(transaction=False) as pipe:  # one round trip for all
                 for key, ttl in keys.items():
@@ -166,6 +170,16 @@ class RedisRevocationStore:
         except redis.RedisError:
             self._send_without_waiting(*(("SET", key, "1", "EX", ttl) for key, ttl in keys.items()))
             raise
+
+    def _token_keys(self, tokens: Mapping[str, float]) -> dict[str, int]:
+        """Each revoked token's key and how long to keep it: until no verifier accepts the
+        token anyway (its expiry plus the grace). Tokens past that need no key."""
+        now = time.time()
+        keys = {
+            f"{self.prefix}:jti:{jti}": int(expires_at + TOKEN_MARK_GRACE_SECONDS - now) + 1
+            for jti, expires_at in tokens.items()
+        }
+        return {key: ttl for key, ttl in keys.items() if ttl > 0}
 
     def is_token_revoked(self, jti: str) -> bool:
         return bool(self.client.exists(f"{self.prefix}:jti:{jti}"))
@@ -241,18 +255,13 @@ class RedisRevocationStore:
         with self.client.pipeline(transaction=True) as pipe:
             for user_id, moment in marks.items():
                 self._mark(pipe, user_id, moment)
-            for jti, expires_at in (tokens or {}).items():
-                pipe.set(f"{self.prefix}:jti:{jti}", "1", ex=_ttl(expires_at))
+            for key, ttl in self._token_keys(tokens or {}).items():
+                pipe.set(key, "1", ex=ttl)
             pipe.set(self.epoch_key, repr(time.time()))
             pipe.execute()
 
     def needs_republish(self) -> bool:
         return not self.client.exists(self.epoch_key)
-
-
-def _ttl(expires_at: float) -> int:
-    """Seconds to keep a revoked token's mark: until it would have expired anyway (at least 1)."""
-    return max(1, int(expires_at - time.time()) + 1)
 
 
 def _resp(command: tuple[object, ...]) -> bytes:
