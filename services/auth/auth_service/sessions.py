@@ -112,12 +112,15 @@ def end_devices(user: User, devices: list[Device]) -> bool:
     publishing to Redis comes after and may fail without failing the request. Returns whether
     it was published.
     """
-    now = utcnow()
-    tokens: list[tuple[str, float]] = []
-    for device in devices:
-        device.ended_at = now
-        if device.token_jti and device.token_expires_at:
-            tokens.append((device.token_jti, device.token_expires_at))
+    # One conditional UPDATE: of two requests ending the same device at once (a double click),
+    # only the first ends it and records its token; the second finds it ended and adds nothing.
+    ended = db.session.execute(
+        update(Device)
+        .where(Device.id.in_([device.id for device in devices]), Device.ended_at.is_(None))
+        .values(ended_at=utcnow())
+        .returning(Device.token_jti, Device.token_expires_at)
+    )
+    tokens = [(jti, expires_at) for jti, expires_at in ended if jti and expires_at]
     revoked = record_revoked_tokens(user.id, tokens)
     db.session.commit()
     published = publish_revoked_tokens(revoked)

@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 
 from auth_service.devices.models import Device
 from auth_service.extensions import db
-from auth_service.models import User
+from auth_service.models import RevokedToken, User
+from auth_service.sessions import end_devices
 from servicekit.identity import TokenError, TokenVerifier
 from tests.conftest import identity_cookie, login, post_form
 from tests.factories import PASSWORD, make_user
@@ -122,3 +123,23 @@ def test_a_remember_me_cookie_restores_the_same_device(
     assert client.get("/account").status_code == 200
     assert device_ids(client) == [device]
     assert client.get("/account").status_code == 200  # and stays signed in after that
+
+
+def test_a_device_ended_by_another_request_meanwhile_is_ended_once(app: Flask, user: User) -> None:
+    """Two requests ending one device at once (a double click): the second changes nothing."""
+    laptop, phone = browser(app, "Laptop/1"), browser(app, "Phone/2")
+    login(laptop)
+    login(phone, remember="y")
+    with app.app_context():
+        alice = db.session.get(User, user.id)
+        stale = db.session.scalar(db.select(Device).where(Device.user_agent == "Phone/2"))
+        assert stale is not None
+        assert stale.ended_at is None  # what the second request read
+        assert post_form(laptop, f"/account/sessions/{stale.id}/end").status_code == 302
+        first_end = db.session.scalar(db.select(Device.ended_at).where(Device.id == stale.id))
+
+        end_devices(alice, [stale])  # the second request goes on, with what it read
+
+        again = db.session.scalar(db.select(Device.ended_at).where(Device.id == stale.id))
+        assert again == first_end, "ended once, by the first request"
+        assert len(db.session.scalars(db.select(RevokedToken.jti)).all()) == 1

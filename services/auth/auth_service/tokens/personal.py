@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from auth_service.digests import digest
 from auth_service.extensions import db
@@ -97,7 +97,15 @@ def revoke(row: PersonalToken) -> bool:
 
     Returns whether the revocation reached Redis already (if not, it will: it is committed).
     """
-    row.revoked_at = utcnow()
+    # A conditional UPDATE: of two requests revoking it at once, only the first goes on.
+    first = db.session.execute(
+        update(PersonalToken)
+        .where(PersonalToken.id == row.id, PersonalToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .returning(PersonalToken.id)
+    ).first()
+    if first is None:
+        return True  # revoked already, by the request that got there first
     exchanged = db.session.execute(
         select(PersonalTokenExchange.jti, PersonalTokenExchange.expires_at).where(
             PersonalTokenExchange.token_id == row.id,
