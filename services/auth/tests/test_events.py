@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from flask import Flask
@@ -71,3 +72,23 @@ def test_no_password_or_token_is_ever_logged(
     for secret in (PASSWORD, new_password, "a wrong secret phrase", cookie, token):
         assert secret not in everything
     assert "$argon2id$" not in everything
+
+
+def _counted(client: FlaskClient, event: str) -> float:
+    body = client.get("/metrics").get_data(as_text=True)
+    match = re.search(rf'^auth_events_total{{event="{event}"}} (\S+)$', body, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_auth_events_are_counted_at_metrics(app: Flask, client: FlaskClient, user: User) -> None:
+    watched = ("login_failed", "login", "token_issued")
+    before = {event: _counted(app.test_client(), event) for event in watched}
+    login(client, "alice", "wrong password")
+    login(client)
+    get_token(app.test_client())
+    after = {event: _counted(app.test_client(), event) for event in watched}
+    assert {event: after[event] - before[event] for event in watched} == {
+        "login_failed": 1,
+        "login": 1,
+        "token_issued": 2,  # the browser login's identity cookie, then the API token
+    }

@@ -5,6 +5,8 @@ rendering, health endpoints and logging. The parts are importable on their own:
 
 * :mod:`servicekit.settings`   settings from the environment, validated at start-up
 * :mod:`servicekit.hooks`      request id, JSON access log, Server-Timing, security headers
+* :mod:`servicekit.metrics`    Prometheus metrics at ``/metrics`` (requests, latency, pool)
+* :mod:`servicekit.tracing`    the trace id of every request; OpenTelemetry spans when exported
 * :mod:`servicekit.errors`     problem+json (RFC 9457) or HTML error pages, never a traceback
 * :mod:`servicekit.health`     ``/healthz`` and ``/readyz``
 * :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check
@@ -23,6 +25,7 @@ from servicekit.errors import ErrorStyle, install_error_handlers
 from servicekit.health import add_redis_readiness_check, install_health_endpoints
 from servicekit.hooks import install_request_hooks
 from servicekit.logging import configure_logging
+from servicekit.metrics import install_metrics
 from servicekit.settings import ConfigError, Settings
 
 __all__ = ["ConfigError", "Settings", "init_service"]
@@ -36,7 +39,8 @@ def init_service(app: Flask, settings: Settings, *, error_style: ErrorStyle) -> 
     """
     app.config.from_mapping(settings.flask_config())
     configure_logging(settings.service, settings.log_level)
-    install_request_hooks(app)
+    install_request_hooks(app, settings.service)
     install_error_handlers(app, error_style)
     install_health_endpoints(app)
     add_redis_readiness_check(app)
+    install_metrics(app, settings.service)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 
 from servicekit.health import ReadinessCheck, add_readiness_check
+from servicekit.metrics import watch_pool
 
 
 def engine_options(
@@ -91,4 +92,5 @@ def init_database(app: Flask, db: SQLAlchemy, migrate: Migrate, migrations_direc
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+        watch_pool(engine, app.config.get("SERVICE_NAME") or app.name)
     add_readiness_check(app, "database", database_check(db))

@@ -33,11 +33,9 @@ def healthz() -> Response:
     return jsonify(status="ok", service=current_app.config.get("SERVICE_NAME"))
 
 
-@health.get("/readyz")
-def readyz() -> tuple[Response, int]:
-    """Readiness: runs every registered check; 503 when a critical one failed."""
+def readiness_results() -> dict[str, str]:
+    """Run every check of the current app: ``{"database": "ok", "redis": "failed", ...}``."""
     checks: dict[str, str] = {}
-    optional: set[str] = current_app.extensions.get(_OPTIONAL_KEY, set())
     for name, check in current_app.extensions.get(_EXTENSION_KEY, {}).items():
         try:
             check()
@@ -46,6 +44,14 @@ def readyz() -> tuple[Response, int]:
             checks[name] = "failed"
         else:
             checks[name] = "ok"
+    return checks
+
+
+@health.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """Readiness: runs every registered check; 503 when a critical one failed."""
+    optional: set[str] = current_app.extensions.get(_OPTIONAL_KEY, set())
+    checks = readiness_results()
     failed = {name for name, result in checks.items() if result != "ok"}
     ready = not (failed - optional)
     status = "unavailable" if not ready else "degraded" if failed else "ok"

@@ -1,4 +1,9 @@
-"""The request hooks every service installs: request id, access log, timing, security headers."""
+"""The request hooks every service installs: request id, trace id, metrics, access log, timing,
+security headers.
+
+They are two hooks (one before, one after the view) doing everything, because each hook Flask
+calls costs time on every request; tracing adds a teardown hook only to end its span.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from functools import lru_cache
 
 from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from servicekit import metrics, tracing
 
 access_log = logging.getLogger("servicekit.access")
 
@@ -29,9 +36,15 @@ def valid_request_id(value: str | None) -> bool:
 
 
 def _start_request() -> None:
-    incoming = request.headers.get("X-Request-ID")
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    incoming = req.headers.get("X-Request-ID")
     g.request_id = incoming if valid_request_id(incoming) else uuid.uuid4().hex
-    g.request_started = time.perf_counter()
+    service = current_app.config["SERVICE_NAME"]
+    g.request_started = metrics.start_request(service)
+    rule = req.url_rule
+    tracing.start_request_trace(
+        service, req.headers, req.method, rule.rule if rule else None, g.request_id
+    )
 
 
 @lru_cache(maxsize=8)
@@ -58,6 +71,15 @@ def _finish_response(response: Response) -> Response:
     # A request that failed before our before_request ran (e.g. 413 while routing) has no id yet.
     if "request_id" not in ctx:
         _start_request()
+    rule = req.url_rule
+    metrics.finish_request(
+        current_app.config["SERVICE_NAME"],
+        req.method,
+        rule.rule if rule else None,
+        response.status_code,
+        ctx.request_started,
+    )
+    tracing.finish_request_trace(response.status_code)
     duration_ms = (time.perf_counter() - ctx.request_started) * 1000
     headers = response.headers
     present = {name.lower() for name, _value in headers}
@@ -87,8 +109,14 @@ def _finish_response(response: Response) -> Response:
     return response
 
 
-def install_request_hooks(app: Flask) -> None:
+def _end_request(error: BaseException | None) -> None:
+    tracing.end_request_trace(error)
+
+
+def install_request_hooks(app: Flask, service: str | None = None) -> None:
     """Install the before/after request hooks and, when configured, ProxyFix.
+
+    ``service`` names the app in metrics and traces (default: the app's import name).
 
     ``TRUSTED_PROXIES`` is the number of proxies in front of the app (nginx: 1). Only that many
     X-Forwarded-* values are believed; with 0 they are all ignored.
@@ -103,5 +131,8 @@ def install_request_hooks(app: Flask) -> None:
             x_port=proxies,
             x_prefix=proxies,
         )
+    app.config["SERVICE_NAME"] = service or app.config.get("SERVICE_NAME") or app.name
+    tracing.register_service(app.config["SERVICE_NAME"])
     app.before_request(_start_request)
     app.after_request(_finish_response)
+    app.teardown_request(_end_request)

@@ -36,6 +36,7 @@ from servicekit.errors import Problem
 from servicekit.redisclient import DEFAULT_TIMEOUT_MS
 from servicekit.revocation import RevocationStore, revocation_store_from_uri
 from servicekit.settings import ConfigError
+from servicekit.tracing import client_span
 
 log = logging.getLogger("servicekit.identity")
 
@@ -167,8 +168,11 @@ class TokenVerifier:
         if self._jwks_file is not None:
             return dict(json.loads(Path(self._jwks_file).read_text()))
         assert self._jwks_url is not None
-        with urllib.request.urlopen(self._jwks_url, timeout=self.http_timeout) as response:  # noqa: S310
-            return dict(json.loads(response.read()))
+        # The fetch joins the request's trace: auth logs the same trace id.
+        with client_span("GET jwks", **{"url.full": self._jwks_url}) as headers:
+            fetch = urllib.request.Request(self._jwks_url, headers=headers)  # noqa: S310
+            with urllib.request.urlopen(fetch, timeout=self.http_timeout) as response:  # noqa: S310
+                return dict(json.loads(response.read()))
 
     def _refresh(self, *, force: bool) -> None:
         now = time.monotonic()

@@ -1,4 +1,4 @@
-"""Structured logging: one JSON object per line, each carrying the current request id."""
+"""Structured logging: one JSON object per line, each carrying the current request and trace id."""
 
 from __future__ import annotations
 
@@ -35,8 +35,11 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "message": record.getMessage(),
         }
-        if has_request_context() and "request_id" in g:
-            entry["request_id"] = g.request_id
+        if has_request_context():
+            if "request_id" in g:
+                entry["request_id"] = g.request_id
+            if "trace_id" in g:
+                entry["trace_id"] = g.trace_id
         for key, value in vars(record).items():
             if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value

@@ -1,0 +1,191 @@
+"""Prometheus metrics every service exposes at ``/metrics``: requests, latency, pool, refusals.
+
+One set of metrics for the whole process, each labelled with the service, so the three apps of
+the embedded default (one process) stay apart and one scrape shows them all. Under gunicorn the
+workers are separate processes: prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``,
+set and cleared by deploy/gunicorn.conf.py before the app is imported) has each worker write its
+values to memory-mapped files in that folder, and a scrape, whichever worker answers it, adds up
+every worker's files. Without that variable the values live in the process (the embedded
+default, ``flask run``, tests).
+
+Labels are bounded: the route is the URL rule's template (``/posts/<slug>``), never the raw
+path, and every request that matched no rule (404, 405 before routing) shares one value, so a
+scanner cannot create a series per URL it tries.
+
+``/metrics`` is for the scraper only: the gateway refuses it from outside (the nginx template),
+and Prometheus reaches each replica directly (compose.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Iterator
+from importlib import metadata
+from typing import Any
+
+from flask import Flask, Response, current_app
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from servicekit.health import readiness_results
+
+#: The route label of every request that matched no URL rule.
+UNMATCHED_ROUTE = "<unmatched>"
+
+#: Seconds; from a cached page (a few ms) to the gateway's read timeout.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+REQUESTS = Counter(
+    "http_requests",
+    "HTTP requests answered, by route template and status.",
+    ["service", "method", "route", "status"],
+)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time from the first request hook to the response, by route template.",
+    ["service", "method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+# livesum: a dead worker's requests are not in flight any more (its files are dropped).
+IN_FLIGHT = Gauge(
+    "http_requests_in_flight",
+    "Requests being handled now.",
+    ["service"],
+    multiprocess_mode="livesum",
+)
+RATE_LIMIT_REFUSALS = Counter(
+    "rate_limit_refusals",
+    "Requests refused with 429 by a rate limit, by route template.",
+    ["service", "route"],
+)
+POOL_IN_USE = Gauge(
+    "db_pool_connections_in_use",
+    "Database connections checked out of the pool now.",
+    ["service"],
+    multiprocess_mode="livesum",
+)
+POOL_OPEN = Gauge(
+    "db_pool_connections_open",
+    "Database connections open now (in use or idle in the pool).",
+    ["service"],
+    multiprocess_mode="livesum",
+)
+BUILD_INFO = Gauge(
+    "app_build_info",
+    "Always 1; the labels say which version of the service runs on which Python.",
+    ["service", "version", "python"],
+    multiprocess_mode="max",
+)
+
+
+def _version(service: str) -> str:
+    try:
+        return metadata.version(f"flask-services-{service}")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def start_request(service: str) -> float:
+    """Count a request in flight; return its start time for :func:`finish_request`."""
+    IN_FLIGHT.labels(service).inc()
+    return time.perf_counter()
+
+
+def finish_request(
+    service: str, method: str, route: str | None, status: int, started: float
+) -> None:
+    """Record one answered request that :func:`start_request` counted in flight."""
+    route = route or UNMATCHED_ROUTE
+    IN_FLIGHT.labels(service).dec()
+    REQUESTS.labels(service, method, route, str(status)).inc()
+    LATENCY.labels(service, method, route).observe(time.perf_counter() - started)
+    if status == 429:
+        RATE_LIMIT_REFUSALS.labels(service, route).inc()
+
+
+def watch_pool(engine: Engine, service: str) -> None:
+    """Track ``engine``'s pool: connections open and checked out, as gauges."""
+    in_use = POOL_IN_USE.labels(service)
+    open_ = POOL_OPEN.labels(service)
+
+    def on_connect(*_args: Any) -> None:
+        open_.inc()
+
+    def on_close(*_args: Any) -> None:
+        open_.dec()
+
+    def on_checkout(*_args: Any) -> None:
+        in_use.inc()
+
+    def on_checkin(*_args: Any) -> None:
+        in_use.dec()
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "close", on_close)
+    event.listen(engine, "close_detached", on_close)
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, "checkin", on_checkin)
+
+
+class _ReadinessCollector:
+    """``readiness_check_up{check=...}``: the app's readiness checks, run at scrape time.
+
+    Run by the scrape rather than kept in a gauge: the answer is fresh, and no worker's stale
+    value can linger in the multiprocess files.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "readiness_check_up",
+            "1 if the dependency answered the readiness check at this scrape, else 0.",
+            labels=["service", "check"],
+        )
+        for name, result in readiness_results().items():
+            family.add_metric([self.service, name], 1.0 if result == "ok" else 0.0)
+        yield family
+
+
+def metrics_text(service: str) -> bytes:
+    """The exposition of every metric of this process (of every worker under gunicorn), and
+    ``service``'s readiness checks run now."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    readiness = CollectorRegistry(auto_describe=False)
+    readiness.register(_ReadinessCollector(service))
+    return body + generate_latest(readiness)
+
+
+def _metrics_view() -> Response:
+    body = metrics_text(current_app.config["SERVICE_NAME"])
+    response = current_app.response_class(body, content_type=CONTENT_TYPE_LATEST)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def install_metrics(app: Flask, service: str) -> None:
+    """Expose ``/metrics`` on ``app`` and publish the service's build info.
+
+    The request metrics themselves are recorded by :mod:`servicekit.hooks`.
+    """
+    BUILD_INFO.labels(service, _version(service), platform.python_version()).set(1)
+    app.add_url_rule("/metrics", "metrics", _metrics_view, methods=["GET"])
