@@ -198,10 +198,30 @@ def dev(session: nox.Session) -> None:
 
 # --- The production configuration, run for real (deploy/, compose.yaml, tests/smoke/) -----------
 
+#: All the traffic of smoke, e2e, bench and containers comes from one address (loopback, or
+#: Docker's bridge), many times a real client's rate: the gateway's per-client limits are raised
+#: for them. `nox -s faults` keeps the defaults and spreads its load over many addresses.
+ONE_ADDRESS_GATEWAY_LIMITS = {
+    "NGINX_CLIENT_RATE": "10000r/s",
+    "NGINX_CLIENT_BURST": "10000",
+    "NGINX_STATIC_RATE": "10000r/s",
+    "NGINX_STATIC_BURST": "10000",
+    "NGINX_CLIENT_CONNECTIONS": "1000",
+}
+
+
+def raise_gateway_limits(session: nox.Session) -> None:
+    """The gateway limits for a session whose clients all share one address (unless set)."""
+    for name, value in ONE_ADDRESS_GATEWAY_LIMITS.items():
+        session.env[name] = os.environ.get(name) or value
+
+
 SMOKE_TESTS = ROOT / "tests" / "smoke"
 SMOKE_PYTEST = ["python", "-m", "pytest", str(SMOKE_TESTS), "-p", "no:cacheprovider"]
 #: The offline Docker kit (a private engine and local stand-ins for the official images).
 CONTAINERS_KIT = Path(os.environ.get("CONTAINERS_KIT") or ROOT.parent / "shared" / "containers")
+#: compose.yaml's Prometheus image, whose promtool checks deploy/prometheus/.
+PROMETHEUS_IMAGE = "prom/prometheus:v2.53.4"
 
 
 @nox.session(python=PYTHONS[0])
@@ -219,6 +239,7 @@ def smoke(session: nox.Session) -> None:
     # Two blog servers sharing only the databases: an upload written through one is read
     # through the other (tests/smoke/test_images.py).
     session.env["SMOKE_BLOG_REPLICAS"] = os.environ.get("SMOKE_BLOG_REPLICAS") or "2"
+    raise_gateway_limits(session)
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *SMOKE_PYTEST, *session.posargs)
 
 
@@ -241,7 +262,7 @@ def _docker_answers(*args: str) -> bool:
 
 
 #: The official images compose.yaml and the Dockerfile name, as the offline kit calls them.
-STANDINS = ["python3.12", "nginx", "postgres", "redis"]
+STANDINS = ["python3.12", "nginx", "postgres", "redis", "prometheus"]
 
 
 def docker_compose(session: nox.Session) -> tuple[list[str], bool]:
@@ -280,8 +301,18 @@ def containers(session: nox.Session) -> None:
     install_tools(session, "pytest", "httpx")
     port = os.environ.get("CONTAINERS_GATEWAY_PORT", "8080")
     session.env["GATEWAY_PORT"] = port
+    prometheus_port = os.environ.get("PROMETHEUS_PORT", "9090")
+    session.env["PROMETHEUS_PORT"] = prometheus_port
+    raise_gateway_limits(session)
     docker, kit_engine = docker_compose(session)
     try:
+        # The monitoring configuration is checked by the Prometheus image's own promtool.
+        session.run(
+            "docker", "run", "--rm", "--entrypoint", "/bin/promtool",
+            "--volume", f"{ROOT / 'deploy' / 'prometheus'}:/etc/prometheus:ro",
+            PROMETHEUS_IMAGE, "check", "config", "/etc/prometheus/prometheus.yml",
+            external=True,
+        )  # fmt: skip
         compose = [
             *docker,
             "--project-name",
@@ -320,6 +351,7 @@ def containers(session: nox.Session) -> None:
                     "SMOKE_ADMIN_USERNAME": "smoke-admin",
                     "SMOKE_ADMIN_PASSWORD": password,
                     "SMOKE_COMPOSE": " ".join(compose),
+                    "SMOKE_PROMETHEUS_URL": f"http://127.0.0.1:{prometheus_port}",
                 },
             )
         except BaseException:
@@ -368,6 +400,7 @@ def bench(session: nox.Session) -> None:
     # token of the auth_token_issue case).
     for name in ("API_RATE_LIMIT", "AUTH_LOGIN_RATE_LIMIT_IP", "AUTH_LOGIN_RATE_LIMIT_ACCOUNT"):
         session.env.setdefault(name, os.environ.get(name) or "1000000 per minute")
+    raise_gateway_limits(session)
     # Ports and a Redis database of its own (below 32768: outside Linux's ephemeral ports), so
     # it can run beside smoke and e2e; the stack's work folder in the session's own tmp.
     session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18201,18202,18203,18280"
@@ -429,6 +462,7 @@ def e2e(session: nox.Session) -> None:
     ensure_debian_package(session, "chromium", str(CHROMIUM))
     install_project(session, "server")
     install_tools(session, "pytest", "playwright")
+    raise_gateway_limits(session)
     session.env["CHROMIUM"] = str(CHROMIUM)
     session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18101,18102,18103,18180"
     redis_url = os.environ.get("SMOKE_REDIS_URL") or "redis://127.0.0.1:6379/13"

@@ -16,6 +16,9 @@ environment; the defaults suit a small machine (see docs/deployment.md for the m
 | FORWARDED_ALLOW_IPS   | 127.0.0.1,::1        | who may set X-Forwarded-Proto (the gateway)    |
 | APP_MODULE            | (none)               | the app is `<APP_MODULE>:create_app()`         |
 | LOG_LEVEL             | info                 | gunicorn's own log level                       |
+| PROMETHEUS_MULTIPROC_DIR | a new tmpfs folder | where workers keep their metrics           |
+
+The OpenTelemetry exporter is configured by the standard OTEL_* variables (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from typing import Any
 
@@ -98,6 +103,37 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # machine replaces the first one's. Nothing here uses it (signals do the job): no socket at all.
 control_socket_disable = True
 
+# --- metrics ------------------------------------------------------------------------------------
+# Every worker is a process with its own memory, while a scrape of /metrics reaches one of them:
+# prometheus_client's multiprocess mode has each worker write its values to files in this folder
+# and the scraped worker add them all up. The variable must be set before the app (and so
+# prometheus_client) is imported, which is why it is set here, in the master, and not in the app.
+# One folder per gunicorn master (three run side by side natively); a SIGHUP re-reads this file
+# and keeps the folder, because the variable is then already set.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _metrics_parent = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - tmpfs
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix=f"metrics-{proc_name or 'app'}-", dir=_metrics_parent
+    )
+
+
+def _clear_metrics_directory() -> None:
+    """Start from zero: files left by a previous run would be added to this run's values."""
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for entry in os.scandir(directory):
+        if entry.is_file():
+            os.unlink(entry.path)
+        else:
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+# Cleared now, in the master, before the app is imported (preload_app) and writes a value.
+# A SIGHUP re-reads this file too: that must not clear the live workers' counters.
+if not os.environ.get("_METRICS_DIRECTORY_CLEARED"):
+    _clear_metrics_directory()
+    os.environ["_METRICS_DIRECTORY_CLEARED"] = "1"
+
 # --- logs ---------------------------------------------------------------------------------------
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 errorlog = "-"
@@ -145,8 +181,15 @@ logger_class = JsonAccessLogger
 
 
 def post_fork(_server: Any, worker: Any) -> None:
-    """Drop database connections inherited from the master: a socket shared by two processes
-    mixes their conversations. Each worker opens its own on first use."""
+    """Make the worker's own connections and tracer.
+
+    Database connections inherited from the master are dropped: a socket shared by two
+    processes mixes their conversations; each worker opens its own on first use. The tracer's
+    export thread does not survive fork, so each worker creates its tracer here.
+    """
+    from servicekit.tracing import start_tracing_after_fork
+
+    start_tracing_after_fork()
     app = worker.app.wsgi()
     database = getattr(app, "extensions", {}).get("sqlalchemy")
     if database is None:
@@ -154,6 +197,21 @@ def post_fork(_server: Any, worker: Any) -> None:
     with app.app_context():
         for engine in database.engines.values():
             engine.dispose(close=False)
+
+
+def worker_exit(_server: Any, _worker: Any) -> None:
+    """Send the spans still waiting in the export queue before the worker is gone."""
+    from servicekit.tracing import stop_tracing
+
+    stop_tracing()
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """A worker is gone (recycled, killed, reloaded): its in-flight and pool gauges go with it;
+    its counters stay in the folder, so totals never go backwards."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def on_starting(_server: Any) -> None:

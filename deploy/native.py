@@ -20,6 +20,10 @@ the nox session's virtualenv) and `nginx` on PATH.
     SMOKE_KEEP_LOGS      set: keep the work folder and its logs even when all went well
     SMOKE_OWN_REDIS      1: start a private redis-server instead of using SMOKE_REDIS_URL (below)
     SMOKE_OWN_REDIS_PORT its port (default: the gateway port + 1000, or any free port)
+    NGINX_CLIENT_RATE, NGINX_CLIENT_BURST, NGINX_STATIC_RATE, NGINX_STATIC_BURST,
+    NGINX_CLIENT_CONNECTIONS, NGINX_HEADER_TIMEOUT, NGINX_BODY_TIMEOUT
+                         the gateway's per-client limits (GATEWAY_LIMITS below: the defaults,
+                         the same as compose.yaml's)
 
 Every run creates its own databases (smoke_<random>_<service>) and drops them at the end; the
 Redis database is emptied before and after. The command gets SMOKE_BASE_URL (the gateway),
@@ -76,6 +80,19 @@ STARTED = tuple(s for s in os.environ.get("SMOKE_SERVICES", ",".join(SERVICES)).
 TEMPLATE = HERE / "nginx" / "templates" / "default.conf.template"
 GUNICORN_CONF = HERE / "gunicorn.conf.py"
 MAX_CONTENT_LENGTH = str(8 * 1024 * 1024)
+#: The gateway's self-protection settings and their defaults (compose.yaml has the same).
+GATEWAY_LIMITS = {
+    "NGINX_CLIENT_RATE": "20r/s",
+    "NGINX_CLIENT_BURST": "100",
+    "NGINX_STATIC_RATE": "200r/s",
+    "NGINX_STATIC_BURST": "400",
+    "NGINX_CLIENT_CONNECTIONS": "32",
+    "NGINX_HEADER_TIMEOUT": "10s",
+    "NGINX_BODY_TIMEOUT": "15s",
+}
+#: Connections per nginx worker: thousands of idle ones must fit beside the real clients
+#: (deploy/nginx/nginx.conf has the same for the image).
+NGINX_WORKER_CONNECTIONS = 8192
 
 
 def log(message: str) -> None:
@@ -125,9 +142,10 @@ def nginx_main_conf(workdir: Path, site: Path, upstreams: str = "") -> str:
     mime = "/etc/nginx/mime.types"
     return f"""
 worker_processes 2;
+worker_rlimit_nofile {NGINX_WORKER_CONNECTIONS * 2};
 pid {workdir / "nginx.pid"};
 error_log /dev/stderr notice;
-events {{ worker_connections 1024; }}
+events {{ worker_connections {NGINX_WORKER_CONNECTIONS}; }}
 http {{
     {"include " + mime + ";" if Path(mime).exists() else ""}
     default_type application/octet-stream;
@@ -336,6 +354,7 @@ class Stack:
             # The names a local client uses; any other Host is refused by the gateway.
             "NGINX_SERVER_NAMES": os.environ.get("SMOKE_SERVER_NAMES") or "localhost 127.0.0.1",
             "NGINX_PUBLIC_PORT": str(self.ports["gateway"]),
+            **{name: os.environ.get(name) or value for name, value in GATEWAY_LIMITS.items()},
             **{f"{s.upper()}_UPSTREAM": f"127.0.0.1:{self.ports[s]}" for s in SERVICES},
         }
         upstreams = ""
