@@ -436,12 +436,38 @@ def security(session: nox.Session) -> None:
     # (the limits' own behaviour is tested in each service's suite and in tests/smoke).
     for name in ("API_RATE_LIMIT", "AUTH_LOGIN_RATE_LIMIT_IP", "AUTH_LOGIN_RATE_LIMIT_ACCOUNT"):
         session.env.setdefault(name, os.environ.get(name) or "1000000 per minute")
+    raise_gateway_limits(session)
     session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18301,18302,18303,18380"
     redis_url = os.environ.get("SMOKE_REDIS_URL") or "redis://127.0.0.1:6379/11"
     session.env["SMOKE_REDIS_URL"] = redis_url
     session.env["TMPDIR"] = session.create_tmp()
     scan = ["python", str(ROOT / "tests" / "security" / "scan.py"), *session.posargs]
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *scan)
+
+
+# --- Faults under load (tests/faults/, docs/operations.md) --------------------------------------
+
+
+@nox.session(python=PYTHONS[0])
+def faults(session: nox.Session) -> None:
+    """One fault at a time (Redis frozen, killed; PostgreSQL restarted; a worker killed; a
+    reload; 3,000 idle connections; a slow upload) under a steady load, and a table of the cost.
+
+    deploy/native.py starts the stack with a private Redis and a private PostgreSQL
+    (SMOKE_OWN_REDIS=1, SMOKE_OWN_POSTGRES=1: the machine's shared ones are never touched) and
+    the gateway's default per-client limits; tests/faults/run.py loads it and injects the
+    faults. Fails on a security violation, a hung request or a lost write. Options after `--`
+    (`--clients`, `--rate`, `--only`, ...): `python -m tests.faults.run --help`.
+    """
+    ensure_debian_package(session, "nginx", "nginx")
+    install_project(session, "server")
+    install_tools(session, "httpx")
+    session.env["SMOKE_OWN_REDIS"] = "1"
+    session.env["SMOKE_OWN_POSTGRES"] = "1"
+    session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18401,18402,18403,18480"
+    session.env["TMPDIR"] = session.create_tmp()
+    command = ["python", "-m", "tests.faults.run", *session.posargs]
+    session.run("python", str(ROOT / "deploy" / "native.py"), "--", *command)
 
 
 # --- The browser tests (tests/e2e/): Playwright driving Debian's Chromium -----------------------

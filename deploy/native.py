@@ -20,6 +20,8 @@ the nox session's virtualenv) and `nginx` on PATH.
     SMOKE_KEEP_LOGS      set: keep the work folder and its logs even when all went well
     SMOKE_OWN_REDIS      1: start a private redis-server instead of using SMOKE_REDIS_URL (below)
     SMOKE_OWN_REDIS_PORT its port (default: the gateway port + 1000, or any free port)
+    SMOKE_OWN_POSTGRES   1: start a private PostgreSQL cluster instead of SMOKE_DATABASE_URL's
+    SMOKE_OWN_POSTGRES_PORT its port (default: the gateway port + 2000, or any free port)
     NGINX_CLIENT_RATE, NGINX_CLIENT_BURST, NGINX_STATIC_RATE, NGINX_STATIC_BURST,
     NGINX_CLIENT_CONNECTIONS, NGINX_HEADER_TIMEOUT, NGINX_BODY_TIMEOUT
                          the gateway's per-client limits (GATEWAY_LIMITS below: the defaults,
@@ -47,6 +49,18 @@ The command then also gets:
                          configuration, detached; its new pid is then in SMOKE_REDIS_PIDFILE
 
 tests/smoke/redis_control.py wraps these. A restarted server is stopped at the end as well.
+
+A private PostgreSQL (SMOKE_OWN_POSTGRES=1) is for tests that restart or stop the database: a
+cluster made with initdb in the work folder (trust authentication on loopback, run as the
+`postgres` user when we are root, since PostgreSQL refuses to run as root), started with
+pg_ctl and removed at the end. The command then also gets:
+
+    SMOKE_DATABASE_URL      its superuser URL (postgresql://postgres@127.0.0.1:<port>/postgres)
+    SMOKE_POSTGRES_PID      the postmaster's pid (SIGSTOP / SIGKILL); after a restart, read
+                            the first line of SMOKE_POSTGRES_PIDFILE instead
+    SMOKE_POSTGRES_PIDFILE  the cluster's postmaster.pid
+    SMOKE_POSTGRES_RESTART  the shell command that restarts it (fast shutdown, then start; it
+                            waits until the server accepts connections again)
 """
 
 from __future__ import annotations
@@ -226,6 +240,69 @@ logfile {workdir / "logs" / "redis.log"}
         log(f"stopped the restarted redis-server (pid {pid})")
 
 
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of this run only (SMOKE_OWN_POSTGRES=1): tests may restart it."""
+
+    def __init__(self, workdir: Path, port: int) -> None:
+        self.port = port
+        self.folder = workdir / "postgres"
+        self.data = self.folder / "data"
+        self.folder.mkdir()
+        # PostgreSQL refuses to run as root: then the cluster belongs to the postgres user.
+        self.as_user: list[str] = []
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.data / "postmaster.pid"
+
+    def _pg_ctl(self, *args: str) -> list[str]:
+        return [*self.as_user, str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args]
+
+    def start(self) -> None:
+        initdb = [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres"]
+        initdb += ["--auth=trust", "--encoding=UTF8", "--no-sync"]
+        subprocess.run([*self.as_user, *initdb], check=True, stdout=subprocess.DEVNULL)  # noqa: S603 - our own argv
+        # Enough connections for 3 services x 2 workers x their pools, plus the tests'.
+        # fsync=off: only an operating-system crash could lose a write, and none is simulated
+        # (a killed or restarted server keeps everything it acknowledged).
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.folder} "
+            "-c max_connections=200 -c fsync=off -c shared_buffers=64MB"
+        )
+        log_file = self.folder / "postgres.log"
+        subprocess.run(  # noqa: S603 - our own argv
+            self._pg_ctl("start", "-w", "-t", "60", "-l", str(log_file), "-o", options),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def pid(self) -> int:
+        return int(self.pidfile.read_text().split()[0])
+
+    def restart_command(self) -> str:
+        """Fast shutdown and start again with the same options; waits until it accepts."""
+        return shlex.join(self._pg_ctl("restart", "-m", "fast", "-w", "-t", "60"))
+
+    def stop(self) -> None:
+        subprocess.run(  # noqa: S603 - our own argv
+            self._pg_ctl("stop", "-m", "immediate", "-w"),
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        log("stopped the private PostgreSQL")
+
+
 class Stack:
     """The processes and databases of one run."""
 
@@ -253,6 +330,7 @@ class Stack:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.log_files: list[IO[bytes]] = []
         self.own_redis: PrivateRedis | None = None
+        self.own_postgres: PrivatePostgres | None = None
 
     # --- databases -------------------------------------------------------------------------
     def _admin(self, *statements: str) -> None:
@@ -267,6 +345,8 @@ class Stack:
         log(f"created databases {', '.join(self.databases.values())}")
 
     def drop_databases(self) -> None:
+        if self.own_postgres is not None:  # the whole private cluster is stopped and removed
+            return
         try:
             drops = (
                 f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in self.databases.values()
@@ -285,6 +365,11 @@ class Stack:
 
         if self.own_redis is None:  # a private server starts empty and is gone afterwards
             redis.Redis.from_url(self.redis_url).flushdb()
+
+    def start_own_postgres(self, port: int) -> None:
+        self.own_postgres = PrivatePostgres(self.workdir, port)
+        self.own_postgres.start()
+        self.database_url = self.own_postgres.url
 
     def start_own_redis(self, port: int) -> None:
         self.own_redis = PrivateRedis(self.workdir, port)
@@ -462,6 +547,8 @@ class Stack:
             process.wait()
         if self.own_redis is not None:
             self.own_redis.stop_restarted()
+        if self.own_postgres is not None:
+            self.own_postgres.stop()
         for output in self.log_files:
             output.close()
         log("stopped every process")
@@ -505,6 +592,10 @@ def main(argv: list[str]) -> int:
             own_port = os.environ.get("SMOKE_OWN_REDIS_PORT") or str(ports["gateway"] + 1000)
             stack.start_own_redis(free_port(int(own_port)))
             log(f"private redis-server on {stack.redis_url}")
+        if os.environ.get("SMOKE_OWN_POSTGRES") == "1":
+            own_port = os.environ.get("SMOKE_OWN_POSTGRES_PORT") or str(ports["gateway"] + 2000)
+            stack.start_own_postgres(free_port(int(own_port)))
+            log(f"private PostgreSQL on {stack.database_url}")
         stack.flush_redis()
         stack.create_databases()
         for service in STARTED:
@@ -544,6 +635,15 @@ def main(argv: list[str]) -> int:
                 "SMOKE_ADMIN_PASSWORD": admin_password,
             }
         )
+        if stack.own_postgres is not None:
+            env.update(
+                {
+                    "SMOKE_DATABASE_URL": stack.database_url,
+                    "SMOKE_POSTGRES_PID": str(stack.own_postgres.pid()),
+                    "SMOKE_POSTGRES_PIDFILE": str(stack.own_postgres.pidfile),
+                    "SMOKE_POSTGRES_RESTART": stack.own_postgres.restart_command(),
+                }
+            )
         if stack.own_redis is not None:
             env.update(
                 {
