@@ -184,11 +184,14 @@ def post_fork(_server: Any, worker: Any) -> None:
     """Make the worker's own connections and tracer.
 
     Database connections inherited from the master are dropped: a socket shared by two
-    processes mixes their conversations; each worker opens its own on first use. The tracer's
-    export thread does not survive fork, so each worker creates its tracer here.
+    processes mixes their conversations; each worker opens its own on first use. Threads do
+    not survive fork, so each worker starts its own here: the tracer's exporter, and the writer
+    that takes JSON log lines (the access log among them) off the request threads.
     """
+    from servicekit.logging import write_in_background
     from servicekit.tracing import start_tracing_after_fork
 
+    write_in_background()
     start_tracing_after_fork()
     app = worker.app.wsgi()
     database = getattr(app, "extensions", {}).get("sqlalchemy")
@@ -200,10 +203,12 @@ def post_fork(_server: Any, worker: Any) -> None:
 
 
 def worker_exit(_server: Any, _worker: Any) -> None:
-    """Send the spans still waiting in the export queue before the worker is gone."""
+    """Write the queued log lines and send the queued spans before the worker is gone."""
+    from servicekit.logging import stop_writing_in_background
     from servicekit.tracing import stop_tracing
 
     stop_tracing()
+    stop_writing_in_background()
 
 
 def child_exit(_server: Any, worker: Any) -> None:

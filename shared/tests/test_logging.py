@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import sys
+import threading
 
-from servicekit.logging import JsonFormatter, configure_logging
+from conftest import AppFactory
+
+from servicekit.logging import (
+    JsonFormatter,
+    JsonLineHandler,
+    configure_logging,
+    stop_writing_in_background,
+    write_in_background,
+)
 
 
 def test_formatter_writes_one_json_object_with_extras() -> None:
@@ -37,3 +48,60 @@ def test_configure_logging_is_idempotent() -> None:
     configure_logging("two")
     handlers = [h for h in root.handlers if h.get_name() == "servicekit-json"]
     assert len(handlers) == 1
+
+
+def _handler_on(stream: io.StringIO) -> logging.Logger:
+    handler = JsonLineHandler(stream)
+    handler.setFormatter(JsonFormatter("demo"))
+    logger = logging.getLogger(f"test.background.{id(stream)}")
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return logger
+
+
+def test_lines_are_written_at_once_until_a_writer_thread_starts() -> None:
+    stream = io.StringIO()
+    logger = _handler_on(stream)
+    logger.info("direct")
+    assert json.loads(stream.getvalue())["message"] == "direct"
+
+
+def test_a_writer_thread_writes_every_line_formatted_on_the_logging_thread(
+    make_app: AppFactory,
+) -> None:
+    stream = io.StringIO()
+    logger = _handler_on(stream)
+    (handler,) = logger.handlers
+    assert isinstance(handler, JsonLineHandler)
+    handler.start()
+    app = make_app()
+
+    @app.get("/log")
+    def log_view() -> dict[str, bool]:
+        for number in range(200):
+            logger.info("line %d", number)
+        return {"ok": True}
+
+    app.test_client().get("/log", headers={"X-Request-ID": "request-in-background"})
+    handler.stop()
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [entry["message"] for entry in entries] == [f"line {n}" for n in range(200)]
+    # the request's ids were read while formatting, on the request's thread
+    assert {entry["request_id"] for entry in entries} == {"request-in-background"}
+
+
+def test_a_full_queue_writes_on_the_logging_thread_instead_of_dropping() -> None:
+    stream = io.StringIO()
+    handler = JsonLineHandler(stream, max_queued=1)
+    handler.setFormatter(JsonFormatter("demo"))
+    handler._writer, handler._writer_pid = threading.Thread(target=lambda: None), os.getpid()
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m%d", (1,), None)
+    handler.emit(record)  # queued (nobody drains it)
+    handler.emit(record)  # the queue is full: written here
+    assert json.loads(stream.getvalue())["message"] == "m1"
+
+
+def test_the_root_json_handler_starts_and_stops_its_writer() -> None:
+    write_in_background()
+    stop_writing_in_background()

@@ -1,12 +1,21 @@
-"""Structured logging: one JSON object per line, each carrying the current request and trace id."""
+"""Structured logging: one JSON object per line, each carrying the current request and trace id.
+
+A line is formatted on the thread that logs it (it reads the request's ids), and written either
+at once or, in a gunicorn worker, by a writer thread of the process
+(:func:`write_in_background`, started in ``post_fork``): the request thread only queues the
+line, and the writer sends whatever has queued up in one write.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import queue
 import sys
+import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from flask import g, has_request_context
 
@@ -48,6 +57,94 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class JsonLineHandler(logging.Handler):
+    """Writes formatted lines to a stream, from a writer thread once :meth:`start` ran.
+
+    The queue is bounded: when the writer falls behind, lines are written by the logging
+    thread itself, never dropped.
+    """
+
+    def __init__(self, stream: TextIO, max_queued: int = 10_000) -> None:
+        super().__init__()
+        self.stream = stream
+        self._queue: queue.Queue[str | None] = queue.Queue(max_queued)
+        self._writer: threading.Thread | None = None
+        self._writer_pid: int | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            if self._writer is not None and self._writer_pid == os.getpid():
+                try:
+                    self._queue.put_nowait(line)
+                    return
+                except queue.Full:
+                    pass
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except Exception:  # logging must never fail the caller
+            self.handleError(record)
+
+    def start(self) -> None:
+        """Write from a thread of this process from now on (again after a fork: threads do not
+        survive one, so a forked child calls this itself)."""
+        if self._writer is not None and self._writer_pid == os.getpid():
+            return
+        self._queue = queue.Queue(self._queue.maxsize)
+        self._writer_pid = os.getpid()
+        self._writer = threading.Thread(target=self._write, name="log-writer", daemon=True)
+        self._writer.start()
+
+    def stop(self) -> None:
+        """Write what is queued, then write directly again."""
+        writer, self._writer = self._writer, None
+        if writer is not None and self._writer_pid == os.getpid():
+            self._queue.put(None)
+            writer.join(timeout=5)
+
+    def _write(self) -> None:
+        while True:
+            line = self._queue.get()
+            lines: list[str] = []
+            while line is not None:
+                lines.append(line)
+                if len(lines) >= 512:
+                    break
+                try:
+                    line = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if lines:
+                try:
+                    self.stream.write("\n".join(lines) + "\n")
+                    self.stream.flush()
+                except Exception:  # noqa: S110 - nowhere left to report a failed log write
+                    pass
+            if line is None:
+                return
+
+
+def _json_handler() -> JsonLineHandler | None:
+    for handler in logging.getLogger().handlers:
+        if handler.get_name() == _HANDLER_NAME and isinstance(handler, JsonLineHandler):
+            return handler
+    return None
+
+
+def write_in_background() -> None:
+    """Hand the JSON log lines of this process to a writer thread (gunicorn's ``post_fork``)."""
+    handler = _json_handler()
+    if handler is not None:
+        handler.start()
+
+
+def stop_writing_in_background() -> None:
+    """Flush the queued lines and write directly again (gunicorn's ``worker_exit``)."""
+    handler = _json_handler()
+    if handler is not None:
+        handler.stop()
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send every log record of the process to stderr as JSON lines (idempotent).
 
@@ -58,7 +155,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     if any(handler.get_name() == _HANDLER_NAME for handler in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = JsonLineHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter(service))
     root.addHandler(handler)
