@@ -40,7 +40,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench import cpu, profile, report, stack, wrk
+from bench import cpu, hookcost, profile, report, stack, wrk
 from bench.wrk import Case, Result
 
 ROOT = stack.ROOT
@@ -506,8 +506,10 @@ def main(argv: list[str]) -> int:
     }
     summary = report.build(selected, runs, settings)
     summary["profiles"] = profiles
+    summary["hook_costs"] = hookcost.measure_in_subprocess()
     report.write(summary, out)
     print(report.table(summary))
+    print(hookcost.describe(summary["hook_costs"]))
     for name, found in profiles.items():
         print("\n" + profile.describe(name, found))
     missed = [t for t in summary["targets"] if not t["passed"]]

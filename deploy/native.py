@@ -104,6 +104,13 @@ GATEWAY_LIMITS = {
     "NGINX_HEADER_TIMEOUT": "10s",
     "NGINX_BODY_TIMEOUT": "15s",
 }
+
+
+def gateway_limits() -> dict[str, str]:
+    """The gateway's limit settings: from the environment, else GATEWAY_LIMITS's defaults."""
+    return {name: os.environ.get(name) or value for name, value in GATEWAY_LIMITS.items()}
+
+
 #: Connections per nginx worker: thousands of idle ones must fit beside the real clients
 #: (deploy/nginx/nginx.conf has the same for the image).
 NGINX_WORKER_CONNECTIONS = 8192
@@ -439,7 +446,7 @@ class Stack:
             # The names a local client uses; any other Host is refused by the gateway.
             "NGINX_SERVER_NAMES": os.environ.get("SMOKE_SERVER_NAMES") or "localhost 127.0.0.1",
             "NGINX_PUBLIC_PORT": str(self.ports["gateway"]),
-            **{name: os.environ.get(name) or value for name, value in GATEWAY_LIMITS.items()},
+            **gateway_limits(),
             **{f"{s.upper()}_UPSTREAM": f"127.0.0.1:{self.ports[s]}" for s in SERVICES},
         }
         upstreams = ""

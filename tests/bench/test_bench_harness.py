@@ -234,3 +234,12 @@ def test_the_hooked_baseline_carries_the_shared_hooks(tmp_path: Path) -> None:
     assert response.headers["X-Request-ID"]
     assert response.headers["Content-Security-Policy"]
     assert response.headers["Server-Timing"].startswith("app;dur=")
+
+
+def test_the_hooks_parts_are_measured_in_a_multiprocess_interpreter() -> None:
+    from bench import hookcost
+
+    costs = hookcost.measure_in_subprocess()
+    assert set(costs) == {"metrics_us", "trace_id_us", "request_span_us"}
+    assert all(cost > 0 for cost in costs.values())
+    assert "metrics" in hookcost.describe(costs)

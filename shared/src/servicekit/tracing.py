@@ -44,6 +44,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from werkzeug.datastructures import Headers
 
 #: version 00 of W3C Trace Context: trace id, parent span id, flags (lowercase hex only).
 TRACEPARENT_PATTERN = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
@@ -156,7 +157,7 @@ def _tracer_for(service: str) -> Tracer | None:
 
 
 def start_request_trace(
-    service: str, headers: Mapping[str, str], method: str, route: str | None, request_id: str
+    service: str, headers: Headers, method: str, route: str | None, request_id: str
 ) -> None:
     """Set ``g.trace_id`` for the current request, and start its span when tracing is on."""
     incoming = headers.get("traceparent")
