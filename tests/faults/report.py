@@ -40,6 +40,8 @@ class Record:
     revoked_accepted: list[float] = field(default_factory=list)
     #: start times of wrong-password attempts whose password was checked (401, not 429)
     passwords_checked: list[float] = field(default_factory=list)
+    #: times a client bursting far beyond the gateway's per-client rate got no 429 at all
+    gateway_limit_missing: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, outcome: Outcome) -> None:
@@ -63,9 +65,11 @@ def summarize(fault: str, start: float, end: float, record: Record, bound: float
         window = [o for o in record.outcomes if start <= o.started < end]
         revoked = [t for t in record.revoked_accepted if start <= t < end]
         checked = [t for t in record.passwords_checked if start <= t < end]
+        unlimited = [t for t in record.gateway_limit_missing if start <= t < end]
     failures = [o for o in window if o.failed]
     recovery = max((o.started + o.latency - start for o in failures), default=0.0)
-    violations = len(revoked) + (1 if len(checked) > MAX_PASSWORD_CHECKS_PER_FAULT else 0)
+    violations = len(revoked) + len(unlimited)
+    violations += 1 if len(checked) > MAX_PASSWORD_CHECKS_PER_FAULT else 0
     return Row(
         fault=fault,
         requests=len(window),

@@ -38,6 +38,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,14 +300,37 @@ def slow_upload(seconds: float) -> None:
                 time.sleep(1)
 
 
+def burst(record: Record, count: int) -> None:
+    """One client sending ``count`` requests as fast as 8 connections go: far beyond the
+    gateway's per-client rate, so it must get 429s while the other users are served."""
+    started = time.monotonic()
+    statuses: list[int | str] = []
+    with client_for("127.0.3.3", timeout=15) as http:
+
+        def get(_number: int) -> int | str:
+            try:
+                return http.get("/auth/healthz").status_code
+            except httpx.HTTPError as error:
+                return type(error).__name__
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(get, range(count)))
+    refused = statuses.count(429)
+    log(f"burst of {count}: {refused} refused with 429 in {time.monotonic() - started:.1f} s")
+    if not refused:
+        with record.lock:
+            record.gateway_limit_missing.append(started)
+
+
 @dataclass
 class Fault:
     name: str
     inject: Callable[[], None]
 
 
-def faults(redis: Redis) -> list[Fault]:
+def faults(redis: Redis, record: Record) -> list[Fault]:
     return [
+        Fault("one client bursting 400 requests", lambda: burst(record, 400)),
         Fault("Redis frozen (SIGSTOP) 10 s", lambda: redis.freeze(10)),
         Fault("PostgreSQL restarted", restart_postgres),
         Fault("api worker SIGKILLed", lambda: kill_a_worker("api")),
@@ -398,7 +422,7 @@ def main(argv: list[str]) -> int:
         thread.start()
     rows: list[Row] = []
     try:
-        for fault in faults(Redis()):
+        for fault in faults(Redis(), record):
             if args.only and args.only.lower() not in fault.name.lower():
                 continue
             time.sleep(args.lead)

@@ -65,3 +65,9 @@ def test_the_table_has_the_columns_the_docs_show() -> None:
         "| fault | requests | failed | max latency | security violations | recovery time |"
     )
     assert lines[2] == "| Redis frozen | 1 | 1 | 2.50 s | 0 | 3.5 s |"
+
+
+def test_a_burst_that_met_no_gateway_limit_is_a_violation() -> None:
+    record = Record(gateway_limit_missing=[3.0])
+    assert summarize("x", 0.0, 10.0, record, bound=15).violations == 1
+    assert summarize("x", 10.0, 20.0, record, bound=15).violations == 0
