@@ -99,7 +99,8 @@ def test_the_gateway_starts_a_trace_whose_id_is_the_request_id(
 
     def service_lines() -> list[dict[str, object]]:
         lines = [line for line in read_logs("auth").splitlines() if request_id in line]
-        return [json.loads(line) for line in lines if line.startswith("{")]
+        # compose prefixes each line with its container's name: the JSON starts at the brace
+        return [json.loads(line[line.index("{") :]) for line in lines if "{" in line]
 
     wait_for(lambda: bool(service_lines()), message="no auth log line has the request id")
     access = [line for line in service_lines() if line.get("logger") == "servicekit.access"]
