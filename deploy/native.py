@@ -325,8 +325,9 @@ class Stack:
         self.logs = workdir / "logs"
         self.logs.mkdir()
         self.ports = ports
-        #: Every blog replica's port, the first one being ports["blog"].
-        self.blog_ports = blog_ports or [ports["blog"]]
+        #: Every blog replica's port, the first one being ports["blog"] (none: the bench uses a
+        #: Stack for its process handling only, with no services of its own).
+        self.blog_ports = blog_ports or ([ports["blog"]] if "blog" in ports else [])
         # One key per service, shared by its replicas: a form one replica sent validates on
         # another (CSRF tokens and session cookies are signed with it).
         self.secret_keys = {service: secrets.token_urlsafe(48) for service in SERVICES}
