@@ -7,12 +7,15 @@ servers (PostgreSQL, Redis, nginx, Docker, Chromium) are run by name and by CI.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import nox
 
 ROOT = Path(__file__).parent
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+KUBERNETES_TOOLS = ROOT / "requirements" / "kubernetes.txt"
 PYTHONS = ["3.11", "3.12", "3.13"]
 
 nox.needs_version = ">=2024.10.9"
@@ -52,8 +55,6 @@ def ensure_debian_package(session: nox.Session, package: str, program: str) -> N
 
     CI machines start fresh and run as root; anyone else is told what to install.
     """
-    import shutil
-
     if shutil.which(program) or Path(f"/usr/sbin/{program}").exists():
         return
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
@@ -124,7 +125,6 @@ def tests(session: nox.Session) -> None:
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 _DATABASES_SCRIPT = """
-import sys
 import psycopg
 
 url, action, names = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -167,7 +167,8 @@ def lock(session: nox.Session) -> None:
     """Regenerate the pinned requirement files from every pyproject.toml and requirements/dev.in.
 
     requirements/constraints.txt (from constraints.in) pins everything nox installs, for every
-    Python, without hashes (nox installs the local packages editable beside it);
+    Python, without hashes (nox installs the local packages editable beside it), except the
+    tools of `nox -s kubernetes`, pinned apart in requirements/kubernetes.txt;
     services/<name>/requirements.txt (from requirements.in) pins one service's run-time
     dependencies with hashes, for its container image.
     """
@@ -179,6 +180,8 @@ def lock(session: nox.Session) -> None:
         session.run(*common, *no_emit, "requirements/constraints.in", "-o", str(CONSTRAINTS))
         peers = ["bench/peers/requirements.in", "-o", "bench/peers/requirements.txt"]
         session.run(*common, "--generate-hashes", "-c", str(CONSTRAINTS), *peers)
+        tools = ["requirements/kubernetes.in", "-o", str(KUBERNETES_TOOLS)]
+        session.run(*common, "--generate-hashes", *tools)  # kubectl is a binary: hashed
         for name in SERVICES:
             folder = f"services/{name}"
             session.run(
@@ -245,15 +248,11 @@ def smoke(session: nox.Session) -> None:
 
 def _kit_output(*command: str) -> str:
     """Run a kit script; its messages go to our stderr, its answer (stdout) is returned."""
-    import subprocess
-
     return subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
 
 
 def _docker_answers(*args: str) -> bool:
     """Whether ``docker <args>`` succeeds (quietly, within a minute)."""
-    import subprocess
-
     try:
         done = subprocess.run(["docker", *args], capture_output=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
@@ -498,3 +497,46 @@ def e2e(session: nox.Session) -> None:
     pytest = ["python", "-m", "pytest", str(ROOT / "tests" / "e2e"), "-m", "e2e"]
     pytest += ["-p", "no:cacheprovider", *session.posargs]
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *pytest)
+
+
+# --- Past one host: Kubernetes (deploy/kubernetes/) ------------------------------------------
+
+#: deploy/kubernetes/overlays/*: each is rendered, validated and checked by `nox -s kubernetes`.
+KUBERNETES = ROOT / "deploy" / "kubernetes"
+#: The Kubernetes releases the manifests must be valid for: the oldest and newest supported.
+KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
+
+
+@nox.session(python=PYTHONS[0])
+def kubernetes(session: nox.Session) -> None:
+    """Render every overlay of deploy/kubernetes/ and check it, offline.
+
+    `kubectl kustomize` (the kustomize built into kubectl: what `kubectl apply -k` applies)
+    writes each overlay into the session's tmp folder; kubernetes-validate checks every object
+    against the OpenAPI schemas of Kubernetes 1.30 and 1.37, strictly (an unknown field fails);
+    checkov checks them against its Kubernetes security policies (deploy/kubernetes/checkov.yaml
+    says which are skipped and why); then the gateway's Kubernetes-only nginx file is run in
+    nginx (tests/deploy/test_gateway_real_ip.py). Tools pinned in requirements/kubernetes.txt.
+    """
+    session.install("-r", str(KUBERNETES_TOOLS))
+    rendered = Path(session.create_tmp()) / "kubernetes"
+    rendered.mkdir(exist_ok=True)
+    overlays = sorted(path for path in (KUBERNETES / "overlays").iterdir() if path.is_dir())
+    files = []
+    for overlay in overlays:
+        output = rendered / f"{overlay.name}.yaml"
+        session.run("kubectl", "kustomize", str(overlay), "--output", str(output), silent=True)
+        kinds = [line[6:] for line in output.read_text().splitlines() if line.startswith("kind: ")]
+        summary = ", ".join(f"{kinds.count(kind)} {kind}" for kind in sorted(set(kinds)))
+        session.log(f"{overlay.name}: {len(kinds)} objects ({summary})")
+        files.append(str(output))
+    for version in KUBERNETES_VERSIONS:
+        session.run("kubernetes-validate", "--strict", "--quiet", "-k", version, *files)
+    config = str(KUBERNETES / "checkov.yaml")
+    session.run(
+        "checkov", "--config-file", config, *(arg for file in files for arg in ("-f", file))
+    )
+    # The one file the Kubernetes gateway adds to the shared template, run in a real nginx.
+    ensure_debian_package(session, "nginx", "nginx")
+    test = str(ROOT / "tests" / "deploy" / "test_gateway_real_ip.py")
+    session.run("python", "-m", "pytest", test, "-p", "no:cacheprovider", *session.posargs)
