@@ -6,9 +6,13 @@ servers (PostgreSQL, Redis, nginx, Docker, Chromium) are run by name and by CI.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -499,7 +503,184 @@ def e2e(session: nox.Session) -> None:
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *pytest)
 
 
-# --- Past one host: Kubernetes (deploy/kubernetes/) ------------------------------------------
+# --- Past one host: Docker Swarm (deploy/swarm/) and Kubernetes (deploy/kubernetes/) ----------
+
+SWARM_STACK = "flask-services-swarm"
+#: The Swarm secrets deploy/swarm/stack.yaml names <- the files deploy/init_secrets.py writes.
+SWARM_SECRETS = {
+    "auth_secret_key": "auth/secret_key",
+    "auth_pgpass": "auth/pgpass",
+    "blog_secret_key": "blog/secret_key",
+    "blog_pgpass": "blog/pgpass",
+    "api_secret_key": "api/secret_key",
+    "api_pgpass": "api/pgpass",
+    "postgres_password": "db/postgres_password",
+    "auth_db_password": "db/auth_password",
+    "blog_db_password": "db/blog_password",
+    "api_db_password": "db/api_password",
+}
+#: The replicas stack.yaml asks for: the stack is up when the gateway and these all run.
+SWARM_REPLICAS = {"auth": 2, "blog": 2, "api": 3, "gateway": 1}
+
+
+def _wait_for(session: nox.Session, what: str, check: Callable[[], bool], timeout: float) -> None:
+    """Poll ``check`` every 2 s until it is true; fail the session after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            session.error(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(2)
+
+
+def _docker(*args: str) -> str:
+    """A docker command's output (DOCKER_HOST from our environment)."""
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _answers(url: str) -> bool:
+    """True if ``url`` answers 2xx within 3 s."""
+    try:
+        with urllib.request.urlopen(url, timeout=3):  # noqa: S310 - our own http:// URL
+            return True
+    except OSError:
+        return False
+
+
+def _swarm_ready(base_url: str) -> bool:
+    """Every service ready through the gateway and every replica running."""
+    if not all(_answers(f"{base_url}{prefix}/readyz") for prefix in ("/auth", "", "/api")):
+        return False
+    label = f"label=com.docker.stack.namespace={SWARM_STACK}"
+    listing = _docker("service", "ls", "--filter", label, "--format", "{{.Name}} {{.Replicas}}")
+    running = dict(line.split(" ", 1) for line in listing.splitlines())
+    return all(
+        running.get(f"{SWARM_STACK}_{name}", "").startswith(f"{count}/{count}")
+        for name, count in SWARM_REPLICAS.items()
+    )
+
+
+def _create_swarm_secrets(session: nox.Session, folder: Path) -> None:
+    """Generate every secret into ``folder`` (deploy/init_secrets.py), hand them to the swarm,
+    delete the files: from then on they exist only in the swarm's encrypted store."""
+    session.run("python", str(ROOT / "deploy" / "init_secrets.py"), str(folder), silent=True)
+    try:
+        for name, relative in SWARM_SECRETS.items():
+            _docker("secret", "create", name, str(folder / relative))
+        (signing_key,) = (folder / "auth" / "signing-keys").glob("*.pem")
+        _docker("secret", "create", "auth_signing_key", str(signing_key))
+    finally:
+        shutil.rmtree(folder)
+
+
+def _remove_swarm_stack(session: nox.Session) -> None:
+    """`docker stack rm`, then what it leaves: the finished jobs' containers, the volumes."""
+    session.run("docker", "stack", "rm", SWARM_STACK, external=True, success_codes=range(256))
+    label = f"label=com.docker.stack.namespace={SWARM_STACK}"
+    stopped = lambda: not _docker("ps", "-q", "--filter", label).strip()  # noqa: E731
+    _wait_for(session, "the stack's containers to stop", stopped, 120)
+    leftovers = _docker("ps", "-aq", "--filter", label).split()
+    if leftovers:
+        _docker("rm", "--force", *leftovers)
+    volumes = [f"{SWARM_STACK}_postgres-data", f"{SWARM_STACK}_redis-data"]
+    session.run("docker", "volume", "rm", "--force", *volumes, external=True, silent=True)
+
+
+@nox.session(python=PYTHONS[0])
+def swarm(session: nox.Session) -> None:
+    """deploy/swarm/stack.yaml on a one-node Docker Swarm: smoke scenario, rolling update.
+
+    With the Docker engine `nox -s containers` uses (the offline kit's here;
+    CONTAINERS_KEEP_ENGINE=1 leaves a kit engine running): `docker swarm init`, the three images
+    built, the secrets generated straight into `docker secret create`, `docker stack deploy`,
+    the smoke journey through the gateway (SWARM_GATEWAY_PORT, default 8090), then every service
+    rolled while a bounded load runs (deploy/swarm/rolling_update.py prints requests, failures
+    and the update time). At the end, whatever happened: the stack and its volumes removed, the
+    swarm left (its secrets with it).
+    """
+    # deploy/init_secrets.py makes the signing key with auth's own key writer
+    install_tools(session, "-e", str(package_dir("shared")), "-e", str(package_dir("auth")))
+    install_tools(session, "pytest", "httpx")
+    compose, kit_engine = docker_compose(session)  # the engine, as `nox -s containers` finds it
+    # The docker commands below (our own, and `docker stack deploy` reading its variables) use
+    # this process's environment: set here, restored at the end.
+    saved_environment = dict(os.environ)
+    if session.env.get("DOCKER_HOST"):
+        os.environ["DOCKER_HOST"] = str(session.env["DOCKER_HOST"])
+    port = os.environ.get("SWARM_GATEWAY_PORT", "8090")
+    base_url = f"http://127.0.0.1:{port}"
+    # The load reads the API with one token, far above the 300 requests a minute one client
+    # may send.
+    os.environ.update({"GATEWAY_PORT": port, "TAG": "latest"})
+    os.environ["API_RATE_LIMIT"] = "1000000 per minute"
+    stack = ["docker", "stack"]
+    try:
+        session.run(*compose, "--file", str(ROOT / "compose.yaml"), "build", "auth", "blog", "api",
+                    external=True)  # fmt: skip
+        if _docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip() != "inactive":
+            session.error("this engine is already part of a swarm: leave it first")
+        _docker("swarm", "init", "--advertise-addr", "127.0.0.1")
+        try:
+            _create_swarm_secrets(session, Path(session.create_tmp()) / "swarm-secrets")
+            deployed = time.monotonic()
+            stack_file = str(ROOT / "deploy" / "swarm" / "stack.yaml")
+            session.run(*stack, "deploy", "--compose-file", stack_file, SWARM_STACK, external=True)
+            _wait_for(session, "every replica", lambda: _swarm_ready(base_url), 300)
+            session.log(f"stack ready {time.monotonic() - deployed:.0f} s after the deploy")
+
+            auth_task = _docker("ps", "-q", "--filter", f"name={SWARM_STACK}_auth.1.").split()[0]
+            password = "smoke-" + os.urandom(12).hex()
+            admin = ["--username", "smoke-admin", "--email", "smoke-admin@example.com"]
+            _docker(
+                "exec", auth_task, "sh", "/app/deploy/docker-entrypoint.sh",
+                "flask", "create-admin", *admin, "--password", password,
+            )  # fmt: skip
+            # Until cover images live in the database, each blog replica keeps its own.
+            session.log("SMOKE_UPLOADS_PER_REPLICA=1: a cover 404 from another replica is allowed")
+            session.run(
+                *SMOKE_PYTEST, "-k", "journey or replica", *session.posargs,
+                env={
+                    "SMOKE_BASE_URL": base_url,
+                    "SMOKE_ADMIN_USERNAME": "smoke-admin",
+                    "SMOKE_ADMIN_PASSWORD": password,
+                    "SMOKE_UPLOADS_PER_REPLICA": "1",
+                },
+            )  # fmt: skip
+
+            credentials = json.dumps({"username": "smoke-admin", "password": password}).encode()
+            token_request = urllib.request.Request(  # noqa: S310 - our own http:// URL
+                f"{base_url}/auth/api/token", data=credentials,
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            with urllib.request.urlopen(token_request, timeout=10) as answer:  # noqa: S310
+                token = json.load(answer)["access_token"]
+            session.run(
+                "python", str(ROOT / "deploy" / "swarm" / "rolling_update.py"),
+                "--base-url", base_url, "--stack", SWARM_STACK, "--token", token,
+            )  # fmt: skip
+            # The gateway last, without load: one host port, so its old task stops first.
+            updated = time.monotonic()
+            _docker("service", "update", "--force", "--quiet", f"{SWARM_STACK}_gateway")
+            _wait_for(session, "the gateway back", lambda: _swarm_ready(base_url), 120)
+            session.log(f"gateway replaced in {time.monotonic() - updated:.0f} s (not under load)")
+        except BaseException:
+            session.run("docker", "service", "ls", external=True, success_codes=range(256))
+            for name in ("auth-migrate", "blog-migrate", "api-migrate", *SWARM_REPLICAS):
+                service = f"{SWARM_STACK}_{name}"
+                for command in (["ps", "--no-trunc"], ["logs", "--tail", "30"]):
+                    session.run("docker", "service", *command, service, external=True,
+                                success_codes=range(256))  # fmt: skip
+            raise
+        finally:
+            try:
+                _remove_swarm_stack(session)
+            finally:
+                _docker("swarm", "leave", "--force")  # its secrets and configs go with it
+    finally:
+        if kit_engine and not os.environ.get("CONTAINERS_KEEP_ENGINE"):
+            session.run(str(CONTAINERS_KIT / "engine.sh"), "stop", external=True)
+        os.environ.clear()
+        os.environ.update(saved_environment)
+
 
 #: deploy/kubernetes/overlays/*: each is rendered, validated and checked by `nox -s kubernetes`.
 KUBERNETES = ROOT / "deploy" / "kubernetes"

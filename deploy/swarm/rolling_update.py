@@ -1,0 +1,135 @@
+"""Roll every service of a deployed stack while a steady load runs; count what the load saw.
+
+    python deploy/swarm/rolling_update.py --base-url http://127.0.0.1:8080 --stack NAME \\
+        --token TOKEN [--rate 20] [--services auth,blog,api] [--timeout 420]
+
+`nox -s swarm` runs it after the smoke scenario. It sends --rate requests a second, spread over
+pages and API reads (the blog's home page, auth's login page and JWKS, the API's project list
+with a bearer token), starts `docker service update --force` of every service at once (each
+service replaces its tasks one at a time, the new one healthy before the old one stops: the
+stack's update_config), waits until every update has completed, keeps the load two more
+seconds and prints the requests sent, the failures (any answer but 200, or no answer) and how
+long the update took. Exit status 1 if a request failed or an update did not complete.
+The load is bounded: it stops when the updates are done, or at --timeout seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+#: What the load asks for, in turn: pages of the three services and an authenticated API read.
+PATHS = ("/", "/auth/login", "/api/v1/projects", "/auth/.well-known/jwks.json")
+
+
+def docker(*args: str) -> str:
+    """Run a docker command; its output."""
+    command = ["docker", *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout  # noqa: S603
+
+
+def update_state(service: str) -> str:
+    """The state of the service's current update: updating, completed, rollback_*, or empty."""
+    state = "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}"
+    return docker("service", "inspect", "--format", state, service).strip()
+
+
+class Load:
+    """``rate`` requests a second from a pool of threads until stopped; outcomes counted."""
+
+    def __init__(self, base_url: str, token: str, rate: int) -> None:
+        self.base_url = base_url
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.rate = rate
+        self.outcomes: Counter[str] = Counter()
+        self.failures: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _request(self, http: httpx.Client, path: str) -> None:
+        headers = self.headers if path.startswith("/api/") else {}
+        try:
+            response = http.get(path, headers=headers)
+            outcome = str(response.status_code)
+        except httpx.HTTPError as error:
+            outcome = type(error).__name__
+        with self._lock:
+            self.outcomes[outcome] += 1
+            if outcome != "200":
+                self.failures.append(f"{time.strftime('%H:%M:%S')} GET {path}: {outcome}")
+
+    def _run(self) -> None:
+        limits = httpx.Limits(max_connections=32)
+        with (
+            httpx.Client(base_url=self.base_url, timeout=10, limits=limits) as http,
+            ThreadPoolExecutor(max_workers=32) as pool,
+        ):
+            sent = 0
+            started = time.monotonic()
+            while not self._stop.is_set():
+                # Open-loop: requests start on schedule whatever the previous ones are doing.
+                due = started + sent / self.rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(self._request, http, PATHS[sent % len(PATHS)])
+                sent += 1
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--token", required=True, help="a bearer token for the API reads")
+    parser.add_argument("--rate", type=int, default=20, help="requests per second")
+    parser.add_argument("--services", default="auth,blog,api")
+    parser.add_argument("--timeout", type=float, default=420, help="seconds, at most")
+    args = parser.parse_args(argv)
+    services = [f"{args.stack}_{name}" for name in args.services.split(",")]
+
+    with Load(args.base_url, args.token, args.rate) as load:
+        time.sleep(3)  # the load is steady before anything changes
+        started = time.monotonic()
+        for service in services:
+            docker("service", "update", "--force", "--detach", "--quiet", service)
+        states = dict.fromkeys(services, "")
+        while time.monotonic() - started < args.timeout:
+            states = {service: update_state(service) for service in services}
+            if all(state not in ("updating", "") for state in states.values()):
+                break
+            time.sleep(1)
+        update_seconds = time.monotonic() - started
+        time.sleep(2)
+
+    requests = sum(load.outcomes.values())
+    failed = requests - load.outcomes["200"]
+    print(f"rolling update of {', '.join(args.services.split(','))} under load:")
+    for service, state in states.items():
+        print(f"  {service}: {state or 'no update seen'}")
+    print(f"  update time: {update_seconds:.1f} s (all services at once, one task at a time each)")
+    print(f"  requests: {requests} at {args.rate}/s, failures: {failed}")
+    print(f"  outcomes: {dict(sorted(load.outcomes.items()))}")
+    for line in load.failures[:20]:
+        print(f"  failed: {line}")
+    completed = all(state == "completed" for state in states.values())
+    return 0 if failed == 0 and completed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
