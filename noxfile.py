@@ -572,8 +572,14 @@ def _create_swarm_secrets(session: nox.Session, folder: Path) -> None:
         shutil.rmtree(folder)
 
 
-def _remove_swarm_stack(session: nox.Session) -> None:
-    """`docker stack rm`, then what it leaves: the finished jobs' containers, the volumes."""
+def _dangling_volumes() -> set[str]:
+    """The engine's volumes no container uses."""
+    return set(_docker("volume", "ls", "--quiet", "--filter", "dangling=true").split())
+
+
+def _remove_swarm_stack(session: nox.Session, volumes_before: set[str]) -> None:
+    """`docker stack rm`, then what it leaves: the finished jobs' containers, the volumes (the
+    named ones, and the tasks' anonymous scratch volumes: dangling now, not before the deploy)."""
     session.run("docker", "stack", "rm", SWARM_STACK, external=True, success_codes=range(256))
     label = f"label=com.docker.stack.namespace={SWARM_STACK}"
     stopped = lambda: not _docker("ps", "-q", "--filter", label).strip()  # noqa: E731
@@ -582,6 +588,7 @@ def _remove_swarm_stack(session: nox.Session) -> None:
     if leftovers:
         _docker("rm", "--force", *leftovers)
     volumes = [f"{SWARM_STACK}_postgres-data", f"{SWARM_STACK}_redis-data"]
+    volumes += sorted(_dangling_volumes() - volumes_before)
     session.run("docker", "volume", "rm", "--force", *volumes, external=True, silent=True)
 
 
@@ -618,6 +625,7 @@ def swarm(session: nox.Session) -> None:
                     external=True)  # fmt: skip
         if _docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip() != "inactive":
             session.error("this engine is already part of a swarm: leave it first")
+        volumes_before = _dangling_volumes()
         _docker("swarm", "init", "--advertise-addr", "127.0.0.1")
         try:
             _create_swarm_secrets(session, Path(session.create_tmp()) / "swarm-secrets")
@@ -634,15 +642,12 @@ def swarm(session: nox.Session) -> None:
                 "exec", auth_task, "sh", "/app/deploy/docker-entrypoint.sh",
                 "flask", "create-admin", *admin, "--password", password,
             )  # fmt: skip
-            # Until cover images live in the database, each blog replica keeps its own.
-            session.log("SMOKE_UPLOADS_PER_REPLICA=1: a cover 404 from another replica is allowed")
             session.run(
-                *SMOKE_PYTEST, "-k", "journey or replica", *session.posargs,
+                *SMOKE_PYTEST, "-k", "journey or replica or image", *session.posargs,
                 env={
                     "SMOKE_BASE_URL": base_url,
                     "SMOKE_ADMIN_USERNAME": "smoke-admin",
                     "SMOKE_ADMIN_PASSWORD": password,
-                    "SMOKE_UPLOADS_PER_REPLICA": "1",
                 },
             )  # fmt: skip
 
@@ -672,7 +677,7 @@ def swarm(session: nox.Session) -> None:
             raise
         finally:
             try:
-                _remove_swarm_stack(session)
+                _remove_swarm_stack(session, volumes_before)
             finally:
                 _docker("swarm", "leave", "--force")  # its secrets and configs go with it
     finally:

@@ -67,6 +67,8 @@ def gateway(tmp_path: Path) -> Iterator[str]:
         "NGINX_LOCAL_RESOLVERS": "127.0.0.1",
         "MAX_CONTENT_LENGTH": "8388608",
         "INGRESS_CONTROLLER_CIDR": "127.0.0.1/32",
+        "NGINX_IMAGE_CACHE_PATH": str(tmp_path / "images"),
+        "NGINX_IMAGE_CACHE_SIZE": "10m",
     }
     conf = tmp_path / "conf.d"
     conf.mkdir()
