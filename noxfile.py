@@ -510,6 +510,7 @@ SWARM_STACK = "flask-services-swarm"
 SWARM_SECRETS = {
     "auth_secret_key": "auth/secret_key",
     "auth_pgpass": "auth/pgpass",
+    "auth_totp_key": "auth/totp_key",
     "blog_secret_key": "blog/secret_key",
     "blog_pgpass": "blog/pgpass",
     "api_secret_key": "api/secret_key",

@@ -70,7 +70,8 @@ def test_the_dev_secrets_are_every_secret_the_dev_overlay_reads() -> None:
     assert set(passwords) == {"postgres_password", "auth_password", "blog_password", "api_password"}
     for service in ("auth", "blog", "api"):
         data = decoded(secrets[service])
-        assert set(data) == {"SECRET_KEY", "DATABASE_URL"}
+        totp = {"AUTH_TOTP_KEY"} if service == "auth" else set()
+        assert set(data) == {"SECRET_KEY", "DATABASE_URL", *totp}
         assert len(data["SECRET_KEY"]) >= 32
         password = passwords[f"{service}_password"]
         assert data["DATABASE_URL"] == f"postgresql://{service}:{password}@postgres:5432/{service}"
