@@ -69,6 +69,8 @@ def gateway(tmp_path: Path) -> Iterator[str]:
         "INGRESS_CONTROLLER_CIDR": "127.0.0.1/32",
         "NGINX_IMAGE_CACHE_PATH": str(tmp_path / "images"),
         "NGINX_IMAGE_CACHE_SIZE": "10m",
+        "NGINX_SERVER_NAMES": "127.0.0.1",
+        "NGINX_PUBLIC_PORT": str(port),
     }
     conf = tmp_path / "conf.d"
     conf.mkdir()
