@@ -662,6 +662,9 @@ def swarm(session: nox.Session) -> None:
             session.run(
                 "python", str(ROOT / "deploy" / "swarm" / "rolling_update.py"),
                 "--base-url", base_url, "--stack", SWARM_STACK, "--token", token,
+                # Failed requests are figures (goal 0) unless SWARM_STRICT=1: the last runs on
+                # a loaded machine saw 3 of 2,270 (docs/deployment.md).
+                *(["--strict"] if os.environ.get("SWARM_STRICT") == "1" else []),
             )  # fmt: skip
             # The gateway last, without load: one host port, so its old task stops first.
             updated = time.monotonic()

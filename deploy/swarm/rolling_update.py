@@ -9,7 +9,8 @@ with a bearer token), starts `docker service update --force` of every service at
 service replaces its tasks one at a time, the new one healthy before the old one stops: the
 stack's update_config), waits until every update has completed, keeps the load two more
 seconds and prints the requests sent, the failures (any answer but 200, or no answer) and how
-long the update took. Exit status 1 if a request failed or an update did not complete.
+long the update took. Exit status 1 if an update did not complete, or (with --strict) if a
+request failed; failures print the services' last log lines, to find their cause.
 The load is bounded: it stops when the updates are done, or at --timeout seconds.
 """
 
@@ -100,6 +101,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=int, default=20, help="requests per second")
     parser.add_argument("--services", default="auth,blog,api")
     parser.add_argument("--timeout", type=float, default=420, help="seconds, at most")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a request failed")
     args = parser.parse_args(argv)
     services = [f"{args.stack}_{name}" for name in args.services.split(",")]
 
@@ -127,8 +129,17 @@ def main(argv: list[str]) -> int:
     print(f"  outcomes: {dict(sorted(load.outcomes.items()))}")
     for line in load.failures[:20]:
         print(f"  failed: {line}")
+    if failed:
+        for service in services:
+            logs = subprocess.run(  # noqa: S603 - our own argv
+                ["docker", "service", "logs", "--raw", "--tail", "40", service],  # noqa: S607
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            print(f"--- last log lines of {service} ---\n{logs.stdout}{logs.stderr}")
     completed = all(state == "completed" for state in states.values())
-    return 0 if failed == 0 and completed else 1
+    return 0 if completed and (failed == 0 or not args.strict) else 1
 
 
 if __name__ == "__main__":
