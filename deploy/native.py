@@ -454,7 +454,10 @@ class Stack:
         if len(self.blog_ports) > 1:
             # The template's `proxy_pass http://$upstream` uses an upstream group of that name
             # before asking DNS: the gateway spreads blog requests over every replica.
-            servers = " ".join(f"server 127.0.0.1:{port};" for port in self.blog_ports)
+            # max_fails=0: a replica that refused a connection while starting is tried again at
+            # once (the request moving to the other), not shunned for fail_timeout; with both
+            # shunned nginx answers 502 "no live upstreams" although both are up by then.
+            servers = " ".join(f"server 127.0.0.1:{port} max_fails=0;" for port in self.blog_ports)
             upstreams = f"upstream blog_replicas {{ {servers} }}"
             variables["BLOG_UPSTREAM"] = "blog_replicas"
         site.write_text(envsubst(TEMPLATE.read_text(), variables))
@@ -508,7 +511,7 @@ class Stack:
         paths = {"blog": "/readyz", "auth": "/auth/readyz", "api": "/api/readyz"}
         pending = {name: base + paths[name] for name in STARTED}
         if "blog" in STARTED:  # each replica, directly: the gateway would hide one that is down
-            for replica, url in enumerate(self.blog_urls()[1:], start=2):
+            for replica, url in enumerate(self.blog_urls(), start=1):
                 pending[f"blog-{replica}"] = f"{url}/readyz"
         deadline = time.monotonic() + timeout
         while pending:
