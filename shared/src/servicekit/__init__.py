@@ -9,6 +9,7 @@ rendering, health endpoints and logging. The parts are importable on their own:
 * :mod:`servicekit.tracing`    the trace id of every request; OpenTelemetry spans when exported
 * :mod:`servicekit.errors`     problem+json (RFC 9457) or HTML error pages, never a traceback
 * :mod:`servicekit.health`     ``/healthz`` and ``/readyz``
+* :mod:`servicekit.inputs`     bounded ids and page numbers, unstorable text, deeply nested JSON
 * :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check
 * :mod:`servicekit.identity`   verifying auth's tokens: cookie login, bearer tokens, roles
 * :mod:`servicekit.revocation` where revoked tokens are remembered
@@ -24,6 +25,7 @@ from flask import Flask
 from servicekit.errors import ErrorStyle, install_error_handlers
 from servicekit.health import add_redis_readiness_check, install_health_endpoints
 from servicekit.hooks import install_request_hooks
+from servicekit.inputs import install_input_guards
 from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
 from servicekit.settings import ConfigError, Settings
@@ -35,11 +37,13 @@ def init_service(app: Flask, settings: Settings, *, error_style: ErrorStyle) -> 
     """Configure ``app`` from ``settings`` and install everything every service shares.
 
     ``error_style`` is ``"html"`` for services people browse, ``"problem"`` for JSON APIs.
-    Call it first in the app factory, before registering the service's own blueprints.
+    Call it first in the app factory, before registering the service's own blueprints (the
+    bounded ``<int:...>`` converter applies only to routes added after it).
     """
     app.config.from_mapping(settings.flask_config())
     configure_logging(settings.service, settings.log_level)
     install_request_hooks(app, settings.service)
+    install_input_guards(app)
     install_error_handlers(app, error_style)
     install_health_endpoints(app)
     add_redis_readiness_check(app)
