@@ -44,12 +44,13 @@ class BoundedIntConverter(IntegerConverter):
     then fails to bind: a 500 for ``/users/99999999999999999999``. Here it simply does not match.
     """
 
+    # The parameters are Werkzeug's, by name: a rule may say <int(max=100):n>.
     def __init__(
         self,
-        map: Map,  # noqa: A002 - the name Werkzeug passes it by
+        map: Map,
         fixed_digits: int = 0,
-        min: int | None = None,  # noqa: A002
-        max: int | None = MAX_ID,  # noqa: A002
+        min: int | None = None,
+        max: int | None = MAX_ID,
         signed: bool = False,
     ) -> None:
         super().__init__(map, fixed_digits, min, max, signed)
