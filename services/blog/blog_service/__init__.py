@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 
 from blog_service import cli, permissions
 from blog_service.assets import install_static_versions
@@ -65,8 +66,21 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def _page_url(number: int) -> str:
+    """This list's URL at page ``number``, with the other query arguments as they came.
+
+    The query string is built here, not by url_for: given the arguments as keywords, url_for
+    reads ``?endpoint=`` or ``?_method=`` as its own parameters and fails (a 500).
+    """
+    args = [(name, value) for name, value in request.args.items(multi=True) if name != "page"]
+    args.append(("page", str(number)))
+    path = url_for(str(request.endpoint), **(request.view_args or {}))
+    return f"{path}?{urlencode(args)}"
+
+
 def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
+        page_url=_page_url,
         can_write=permissions.can_write,
         can_edit_post=permissions.can_edit_post,
         can_delete_comment=permissions.can_delete_comment,

@@ -11,6 +11,7 @@ import unicodedata
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Table, Text, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from blog_service.extensions import db
@@ -52,20 +53,39 @@ class Tag(db.Model):  # type: ignore[name-defined,misc]
 
     @classmethod
     def get_or_create(cls, names: list[str]) -> list[Tag]:
-        """The tags called ``names``, creating the missing ones (two queries at most)."""
+        """The tags called ``names``, creating the missing ones.
+
+        One query finds the existing tags; each missing one costs an INSERT (see
+        :meth:`_create`), so two posts saved at once with the same new tag both get it.
+        """
         if not names:
             return []
         existing = {
             tag.name: tag for tag in db.session.scalars(select(cls).where(cls.name.in_(names)))
         }
-        tags = []
         for name in names:
-            tag = existing.get(name)
-            if tag is None:
-                tag = existing[name] = cls(name=name)
+            if name not in existing:
+                existing[name] = cls._create(name)
+        return [existing[name] for name in names]
+
+    @classmethod
+    def _create(cls, name: str) -> Tag:
+        """Insert the tag ``name`` now, or load it if another request inserted it first.
+
+        The INSERT runs in a savepoint: if a concurrent transaction committed the same name
+        after our SELECT, the unique index refuses ours, only the savepoint is rolled back, and
+        the post is saved with the other request's tag instead of failing with a 500.
+        """
+        tag = cls(name=name)
+        try:
+            with db.session.begin_nested():
                 db.session.add(tag)
-            tags.append(tag)
-        return tags
+        except IntegrityError:
+            found: Tag | None = db.session.scalar(select(cls).where(cls.name == name))
+            if found is None:  # pragma: no cover - refused for another reason: not ours to hide
+                raise
+            return found
+        return tag
 
 
 class StoredImage(db.Model):  # type: ignore[name-defined,misc]

@@ -38,6 +38,7 @@ from blog_service.queries import (
     with_comment_counts,
 )
 from servicekit.identity import roles_required
+from servicekit.inputs import page_number
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +55,9 @@ DATABASE_MESSAGE = (
 IMAGE_NAME = re.compile(r"[0-9a-f]{64}")
 
 
-def _page_number() -> int:
-    return request.args.get("page", 1, type=int) or 1
-
-
 def _posts_page(*criteria: ColumnElement[bool]) -> Pagination:
     per_page: int = current_app.config["BLOG_POSTS_PER_PAGE"]
-    return paginate(for_cards(published_posts(*criteria)), _page_number(), per_page)
+    return paginate(for_cards(published_posts(*criteria)), page_number(), per_page)
 
 
 @bp.get("/")
@@ -108,7 +105,7 @@ def drafts() -> str:
             .order_by(Post.updated_at.desc(), Post.id.desc())
         )
     )
-    pagination = paginate(statement, _page_number(), current_app.config["BLOG_POSTS_PER_PAGE"])
+    pagination = paginate(statement, page_number(), current_app.config["BLOG_POSTS_PER_PAGE"])
     return render_template("posts/list.html", pagination=pagination, heading="My drafts")
 
 
