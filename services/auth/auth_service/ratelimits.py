@@ -14,7 +14,8 @@ filter does, lets every concurrent attempt through the check first). Successful 
 count too; a person rarely signs in five times a minute.
 
 An attempt naming no account is counted under the normalised name it typed, so the limit
-says nothing about which accounts exist.
+says nothing about which accounts exist. A body that is not JSON, or JSON nested too deeply to
+read (servicekit.inputs), names no account; it still counts toward the per-IP limit.
 
 The forms that ask a signed-in user for their current password (change password or email,
 deactivate, two-factor on, off and new recovery codes) spend the same budget
@@ -34,6 +35,7 @@ from flask_login import current_user
 from auth_service.accounts.lookup import find_user, login_key
 from auth_service.events import auth_event
 from auth_service.extensions import limiter
+from servicekit.inputs import unstorable
 
 #: The scope of the per-account budget: shared limits with one scope share their counters.
 ACCOUNT_BUDGET_SCOPE = "login-account"
@@ -64,10 +66,8 @@ def log_lockout(limit: RequestLimit) -> None:
 def submitted_login() -> str:
     """The account an attempt names: form field ``login`` or JSON member ``username``."""
     if request.is_json:
-        try:
-            body = request.get_json(silent=True)
-        except RecursionError:  # absurdly nested JSON: the view answers 400
-            body = None
+        # None for absurdly nested JSON too (servicekit.inputs): the view answers 400.
+        body = request.get_json(silent=True)
         value = body.get("username") if isinstance(body, dict) else None
     else:
         value = request.form.get("login")
@@ -79,6 +79,8 @@ def account_budget_key() -> str:
     login = submitted_login()
     if len(login) > LONGEST_LOGIN:
         return "account:name:(too long)"
+    if unstorable(login):  # NUL or a lone surrogate: no query can take it, no key can hold it
+        return "account:name:(unstorable)"
     user = find_user(login) if login.strip() else None
     return f"account:user:{user.id}" if user is not None else f"account:name:{login_key(login)}"
 
@@ -88,10 +90,7 @@ def _not_a_password_attempt() -> bool:
     if request.method != "POST":
         return True
     if request.is_json:
-        try:
-            body = request.get_json(silent=True)
-        except RecursionError:
-            return False
+        body = request.get_json(silent=True)
         return isinstance(body, dict) and body.get("grant_type") == "personal_access_token"
     return False
 

@@ -13,6 +13,7 @@ from auth_service.extensions import db, login_manager
 from auth_service.forms import ActivationForm, RolesForm
 from auth_service.models import User
 from auth_service.sessions import end_all_sessions
+from servicekit.inputs import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -59,7 +60,11 @@ def users() -> str:
             )
         )
     page = db.paginate(
-        query, per_page=current_app.config["USERS_PER_PAGE"], max_per_page=100, error_out=False
+        query,
+        page=page_number(),
+        per_page=current_app.config["USERS_PER_PAGE"],
+        max_per_page=100,
+        error_out=False,
     )
     return render_template("admin/users.html", page=page, search=search)
 

@@ -30,6 +30,7 @@ from auth_service.signing import IssuedToken, issue_token, keyring
 from auth_service.tokens import personal
 from auth_service.two_factor.codes import check_second_factor
 from servicekit.errors import Problem
+from servicekit.inputs import unstorable
 
 GRANT_TYPES = ("password", "personal_access_token")
 
@@ -47,6 +48,8 @@ def _credentials(body: Any) -> tuple[str, str]:
             errors[name] = ["Required, a non-empty string."]
         elif len(value) > MAX_LENGTH * 2:
             errors[name] = ["Too long."]
+        elif problem := unstorable(value):  # a NUL or a lone surrogate: no query, no hash
+            errors[name] = [problem]
     if errors:
         raise Problem(400, "Some fields are missing or invalid.", errors=errors)
     return body["username"], body["password"]
