@@ -24,8 +24,8 @@ from api_service.schemas import (
     TaskPageSchema,
     TaskSchema,
 )
-from api_service.v1.resources import MAX_ID
 from servicekit.errors import PROBLEM_MIMETYPE
+from servicekit.inputs import MAX_ID
 
 bp = Blueprint("openapi", __name__)
 

@@ -32,9 +32,8 @@ def json_body() -> Any:
         )
     try:
         return request.get_json()
-    except (BadRequest, RecursionError):
-        # RecursionError: a body of thousands of nested brackets, which fits well under the
-        # size limit, exhausts the JSON parser's stack; Flask only turns ValueError into a 400.
+    except BadRequest:
+        # Thousands of nested brackets are malformed JSON too (servicekit.inputs).
         raise Problem(400, "The request body is not well-formed JSON.") from None
 
 
