@@ -11,6 +11,7 @@ installs nginx when missing); elsewhere it is skipped without nginx.
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
 import shutil
 import socket
@@ -22,6 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -29,6 +31,19 @@ ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="needs nginx")
+
+
+def _load_native() -> ModuleType:
+    """deploy/native.py (a script, not a package), for the gateway's default limits."""
+    spec = importlib.util.spec_from_file_location("native", ROOT / "deploy" / "native.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NATIVE = _load_native()
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -71,6 +86,7 @@ def gateway(tmp_path: Path) -> Iterator[str]:
         "NGINX_IMAGE_CACHE_SIZE": "10m",
         "NGINX_SERVER_NAMES": "127.0.0.1",
         "NGINX_PUBLIC_PORT": str(port),
+        **NATIVE.GATEWAY_LIMITS,
     }
     conf = tmp_path / "conf.d"
     conf.mkdir()
