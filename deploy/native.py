@@ -247,7 +247,20 @@ logfile {workdir / "logs" / "redis.log"}
         log(f"stopped the restarted redis-server (pid {pid})")
 
 
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+def postgres_binaries() -> Path:
+    """PG_BIN, else the newest /usr/lib/postgresql/<major>/bin (Debian 12: 15, Ubuntu 24.04: 16)."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    majors = [
+        p.parent for p in Path("/usr/lib/postgresql").glob("*/bin") if p.parent.name.isdigit()
+    ]
+    newest = max(
+        majors, key=lambda folder: int(folder.name), default=Path("/usr/lib/postgresql/15")
+    )
+    return newest / "bin"
+
+
+PG_BIN = postgres_binaries()
 
 
 class PrivatePostgres:
