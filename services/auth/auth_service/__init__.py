@@ -22,13 +22,16 @@ from auth_service.cli import register_commands
 from auth_service.config import auth_config_from_env, check_password_hashing
 from auth_service.devices.views import bp as devices_bp
 from auth_service.extensions import csrf, db, limiter, login_manager, migrate
+from auth_service.mail.cli import send_mail
 from auth_service.passwords import init_passwords
+from auth_service.recovery.views import bp as recovery_bp
 from auth_service.revocations import init_revocations
 from auth_service.sessions import load_user
 from auth_service.signing import init_signing
 from auth_service.tokens.views import bp as tokens_bp
 from auth_service.two_factor.secret_box import init_secret_box
 from auth_service.two_factor.views import bp as two_factor_bp
+from auth_service.verification.views import bp as verification_bp
 from servicekit import init_service
 from servicekit.database import init_database
 from servicekit.settings import Settings, instance_path_from_env
@@ -61,6 +64,8 @@ def create_app(
     app.register_blueprint(two_factor_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(devices_bp)
+    app.register_blueprint(recovery_bp)
+    app.register_blueprint(verification_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.config["PROBLEM_JSON_BLUEPRINTS"].add(api_bp.name)
@@ -71,6 +76,7 @@ def create_app(
     app.jinja_env.lstrip_blocks = True
     install_static_versions(app)
     register_commands(app)
+    app.cli.add_command(send_mail)
     return app
 
 

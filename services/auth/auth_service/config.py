@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from auth_service.mail.config import mail_config_from_env
 from auth_service.passwords import FLOOR_MEMORY_KIB, FLOOR_TIME_COST
 from servicekit.settings import ConfigError, Env
 
@@ -45,6 +46,20 @@ def auth_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, 
         "TWO_FACTOR_ISSUER": env.str("TWO_FACTOR_ISSUER", "Flask services"),
         "TWO_FACTOR_LOGIN_SECONDS": env.int("TWO_FACTOR_LOGIN_SECONDS", 300, minimum=30),
         "TWO_FACTOR_RATE_LIMIT": env.str("TWO_FACTOR_RATE_LIMIT", "5 per minute"),
+        # Links in emails start with this origin (https://example.com); unset: the request's.
+        # Set it in production: a forged Host header must not choose where a reset link points.
+        "PUBLIC_URL": env.optional("PUBLIC_URL"),
+        # Account links sent by email (auth_service.links): how long each kind stays valid.
+        "PASSWORD_RESET_MAX_AGE": env.int("PASSWORD_RESET_MAX_AGE", 3600, minimum=60),
+        "EMAIL_LINK_MAX_AGE": env.int("EMAIL_LINK_MAX_AGE", 2 * 24 * 3600, minimum=60),
+        "PASSWORD_RESET_RATE_LIMIT_IP": env.str("PASSWORD_RESET_RATE_LIMIT_IP", "10 per hour"),
+        "PASSWORD_RESET_RATE_LIMIT_ACCOUNT": env.str(
+            "PASSWORD_RESET_RATE_LIMIT_ACCOUNT", "3 per hour"
+        ),
+        "VERIFICATION_RATE_LIMIT": env.str("VERIFICATION_RATE_LIMIT", "3 per hour"),
+        # Whether an admin may make someone author (or admin) before they verified their email.
+        "UNVERIFIED_AUTHORS": env.bool("UNVERIFIED_AUTHORS", False),
+        **mail_config_from_env(env),
     }
 
 

@@ -170,6 +170,41 @@ class DeactivateForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Deactivate my account")
 
 
+class ForgotPasswordForm(FlaskForm):  # type: ignore[misc]
+    """Ask for a reset link, by username or email address."""
+
+    login = StringField(
+        "Username or email",
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    submit = SubmitField("Email me a link")
+
+
+class ResetPasswordForm(FlaskForm, NewPasswordMixin):  # type: ignore[misc]
+    """A new password, chosen from the link of a reset email."""
+
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), PASSWORD_LENGTH],
+        description="At least 8 characters. A few random words make a strong password.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Set the new password")
+
+
+class ResendVerificationForm(FlaskForm):  # type: ignore[misc]
+    """Send the verification link again."""
+
+    submit = SubmitField("Send the link again")
+
+
 class LogoutForm(FlaskForm):  # type: ignore[misc]
     """Only a CSRF token and a button: logging out is a POST."""
 
@@ -200,7 +235,8 @@ class ActivationForm(FlaskForm):  # type: ignore[misc]
 
 
 class ConfirmForm(FlaskForm):  # type: ignore[misc]
-    """Only a CSRF token and a button, for actions that need nothing else (ending a session)."""
+    """Only a CSRF token and a button, for actions that need nothing else: ending a session,
+    or what an emailed link is about (the link opens a page; the change is this form's POST)."""
 
     submit = SubmitField("Confirm")
 

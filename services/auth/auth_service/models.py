@@ -66,6 +66,8 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     #: Identity tokens issued before this Unix time (sub-second) are revoked: the durable copy
     #: of the mark every verifier reads from Redis (auth_service.revocations).
     tokens_valid_after: Mapped[float | None] = mapped_column(Float)
+    #: When the owner followed a link sent to ``email``; None: not verified (yet).
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: Optimistic locking: an admin's stale form cannot overwrite a newer change.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -109,6 +111,11 @@ class User(db.Model):  # type: ignore[name-defined,misc]
         self.session_token = new_session_token()
         moment = time.time() if at is None else at
         self.tokens_valid_after = max(moment, self.tokens_valid_after or moment)
+
+    @property
+    def email_verified(self) -> bool:
+        """Whether the current email address was confirmed by following a link sent to it."""
+        return self.email_verified_at is not None
 
     # -- roles ----------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from flask import Flask
 
 from auth_service.extensions import db
-from auth_service.models import User, new_session_token
+from auth_service.models import User, new_session_token, utcnow
 from auth_service.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
@@ -21,8 +21,10 @@ def make_user(
     email: str | None = None,
     roles: Iterable[str] = ("reader",),
     active: bool = True,
+    verified: bool = True,
 ) -> User:
-    """Create and commit a user; returns it detached-safe (attributes loaded)."""
+    """Create and commit a user (email verified unless ``verified=False``); returns it
+    detached-safe (attributes loaded)."""
     with app.app_context():
         user = User(
             username=username,
@@ -30,6 +32,7 @@ def make_user(
             password_hash=hash_password(password),
             session_token=new_session_token(),
             active=active,
+            email_verified_at=utcnow() if verified else None,
         )
         user.roles = list(roles)
         db.session.add(user)

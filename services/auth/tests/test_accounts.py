@@ -395,9 +395,13 @@ def test_change_email(app: Flask, client: FlaskClient, user: User) -> None:
     assert "already uses this email" in taken.get_data(as_text=True)
     wrong = post_form(client, "/account/email", email="new@example.com", current_password="nope")
     assert "not your current password" in wrong.get_data(as_text=True)
+    same = post_form(client, "/account/email", email="alice@example.com", current_password=PASSWORD)
+    assert "your address already" in same.get_data(as_text=True)
     done = post_form(client, "/account/email", email="New@Example.com", current_password=PASSWORD)
     assert done.status_code == 302
-    assert stored_user(app, "alice").email == "new@example.com"
+    # Nothing changes until the link sent to the new address is followed (test_verification).
+    assert stored_user(app, "alice").email == "alice@example.com"
+    assert "We sent a link to new@example.com" in client.get("/account").get_data(as_text=True)
 
 
 def test_deactivate_own_account(app: Flask, client: FlaskClient, user: User) -> None:

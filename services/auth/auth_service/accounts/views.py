@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from auth_service.accounts.lookup import find_user
 from auth_service.activity import recent_events, record_event
+from auth_service.emails import email_change_mails, password_changed_mail, verification_mail
 from auth_service.events import auth_event
 from auth_service.extensions import db, limiter
 from auth_service.forms import (
@@ -19,6 +20,7 @@ from auth_service.forms import (
     LoginForm,
     LogoutForm,
     RegisterForm,
+    ResendVerificationForm,
 )
 from auth_service.models import User, new_session_token
 from auth_service.passwords import hash_password, verify_password
@@ -96,6 +98,9 @@ def register() -> Response | str:
             )
             db.session.add(user)
             try:
+                db.session.flush()  # the user's id, for the verification link
+                # In the same transaction: the account and its verification email, or neither.
+                db.session.add(verification_mail(user))
                 db.session.commit()
             except IntegrityError:  # someone took the name or email a moment ago
                 db.session.rollback()
@@ -106,7 +111,10 @@ def register() -> Response | str:
                 return render_template("accounts/register.html", form=form)
             auth_event("registered", user)
             start_session(user, remember=False, method="registration")
-            flash("Welcome! Your account is ready.", "success")
+            flash(
+                f"Welcome! Your account is ready. We sent a link to {user.email} to verify it.",
+                "success",
+            )
             return set_identity_cookie(redirect(url_for("accounts.account")), user)
     return render_template("accounts/register.html", form=form)
 
@@ -168,6 +176,7 @@ def _account_page(**forms: object) -> str:
         "confirm_form": ConfirmForm(formdata=None),
         "devices": active_devices(user.id),
         "events": recent_events(user.id),
+        "resend_form": ResendVerificationForm(formdata=None),
     }
     context.update(forms)
     return render_template("accounts/account.html", **context)
@@ -203,7 +212,8 @@ def change_password() -> Response | str:
         )
     ):
         user.password_hash = hash_password(form.password.data or "")
-        end_all_sessions(user, "password_changed")
+        db.session.add(password_changed_mail(user))
+        end_all_sessions(user, "password_changed")  # commits the password and the notice
         record_event("password_changed", user)
         start_session(user, remember=False, method=None)
         flash("Your password was changed. Other devices have been logged out.", "success")
@@ -215,7 +225,8 @@ def change_password() -> Response | str:
 @login_required
 @current_password_budget
 def change_email() -> Response | str:
-    """A new email address, confirmed with the password."""
+    """Ask for a new address (with the password): it applies when the link sent to it is
+    followed (auth_service.verification); the current address gets a notice."""
     form = ChangeEmailForm()
     user: User = current_user._get_current_object()
     if form.validate_on_submit() and _current_password_ok(form):
@@ -223,11 +234,13 @@ def change_email() -> Response | str:
         owner = find_user(email)
         if owner is not None and owner.id != user.id:
             form.email.errors = [*form.email.errors, "An account already uses this email."]
+        elif email == user.email:
+            form.email.errors = [*form.email.errors, "This is your address already."]
         else:
-            user.email = email
+            db.session.add_all(email_change_mails(user, email))
             db.session.commit()
-            record_event("email_changed", user)
-            flash("Your email address was changed.", "success")
+            record_event("email_change_requested", user, new_domain=email.rpartition("@")[2])
+            flash(f"We sent a link to {email}: your address changes when you follow it.", "info")
             return redirect(url_for("accounts.account"))
     return _account_page(email_form=form)
 

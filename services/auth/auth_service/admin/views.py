@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from auth_service.activity import recent_events, record_event
 from auth_service.extensions import db, login_manager
 from auth_service.forms import ActivationForm, RolesForm
+from auth_service.mail.models import FAILED, PENDING, OutboxMessage
 from auth_service.models import User
 from auth_service.sessions import end_all_sessions
 from servicekit.inputs import page_number
@@ -101,6 +102,13 @@ def _save(user: User, reason: str) -> bool:
     return True
 
 
+def _needs_verified_email(user: User, roles: set[str]) -> bool:
+    """Whether giving ``roles`` waits for a verified address (UNVERIFIED_AUTHORS is off)."""
+    gained = roles - set(user.roles)
+    writes = {"author", "admin"} & gained  # an admin is an author too
+    return bool(writes) and not user.email_verified and not current_app.config["UNVERIFIED_AUTHORS"]
+
+
 @bp.post("/users/<int:user_id>/roles")
 def change_roles(user_id: int) -> Response | tuple[str, int]:
     """Set a user's roles. Their sessions and tokens end, so the new roles apply at once."""
@@ -111,6 +119,8 @@ def change_roles(user_id: int) -> Response | tuple[str, int]:
     if form.version.data != user.version:
         return _conflict(user)
     roles = set(form.roles.data or [])
+    if _needs_verified_email(user, roles):
+        return _conflict(user, f"{user.username} must verify their email address first.")
     if "admin" in user.roles and "admin" not in roles and _other_active_admins(user) == 0:
         return _conflict(user, "This is the last active admin: make someone else admin first.")
     before = user.roles
@@ -144,3 +154,18 @@ def change_activation(user_id: int) -> Response | tuple[str, int]:
     record_event(event, user, by=current_user.id)
     flash(f"{user.username} is {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.get("/mail")
+def mail() -> str:
+    """Outgoing email: messages that failed for good (newest first), and how many wait."""
+    failed = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == FAILED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(100)
+    ).all()
+    pending = db.session.scalar(
+        select(func.count(OutboxMessage.id)).where(OutboxMessage.status == PENDING)
+    )
+    return render_template("admin/mail.html", failed=failed, pending=pending or 0)

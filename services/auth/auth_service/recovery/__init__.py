@@ -1,0 +1,1 @@
+"""Password reset by email: ``/password/forgot`` sends a link, ``/password/reset/<token>``."""

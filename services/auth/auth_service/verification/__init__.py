@@ -1,0 +1,1 @@
+"""Email addresses proven by links: verification after registration, and email changes."""
