@@ -6,7 +6,9 @@
 One port (http://127.0.0.1:8000, or $PORT) serves the whole site the way the nginx gateway does
 in production: blog at /, auth at /auth, api at /api. Werkzeug's DispatcherMiddleware sets
 SCRIPT_NAME for each mounted app, so url_for builds the prefixed URLs by itself. Every service
-keeps its SQLite database in instance/<service>/; migrations are applied at start.
+keeps its SQLite database in instance/<service>/; migrations are applied at start. Outgoing
+email is delivered in this process too (a background thread), as one .eml file per message in
+instance/mail/, with its subject, recipient and links printed to the console.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import importlib.util
 import logging
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +55,9 @@ def system_environ(instance_root: Path, base: Mapping[str, str]) -> dict[str, st
     environ.setdefault("APP_ENV", "development")
     # one in-process revocation store shared by the three apps: a logout in auth is seen at once
     environ.setdefault("REVOCATION_STORE_URI", "memory://embedded")
+    # auth's mail as .eml files beside the databases, not to an SMTP server
+    environ.setdefault("AUTH_MAIL_TRANSPORT", "files")
+    environ.setdefault("AUTH_MAIL_DIR", str(instance_root / "mail"))
     jwks = instance_root / "auth" / "jwks.json"
     for mount in MOUNTS:
         prefix = mount.name.upper()
@@ -99,6 +105,18 @@ def upgrade_databases(apps: Mapping[str, Flask]) -> None:
             upgrade()
 
 
+def start_mail_sender(
+    apps: Mapping[str, Flask], stop: threading.Event | None = None
+) -> threading.Thread | None:
+    """Deliver auth's outbox from a thread of this process: no worker to start in development."""
+    auth = apps.get("/auth")
+    if auth is None:
+        return None
+    from auth_service.mail.sender import start_background_sender
+
+    return start_background_sender(auth, stop)
+
+
 def run_service_command(service: str, args: list[str], environ: Mapping[str, str]) -> None:
     """Run ``flask <args>`` for one service, configured as in the embedded system."""
     from flask.cli import FlaskGroup
@@ -124,6 +142,10 @@ def main() -> None:
         return
     apps = create_apps(environ)
     upgrade_databases(apps)
+    # With the reloader this runs twice: in the watching parent and in the serving child
+    # (WERKZEUG_RUN_MAIN set). Only the child sends, so no message goes out twice.
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        start_mail_sender(apps)
     port = int(os.environ.get("PORT", "8000"))
     logging.getLogger("servicekit").info("serving on http://127.0.0.1:%s", port)
     run_simple(

@@ -134,6 +134,28 @@ class System:
                 claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid}
             )
 
+    def verify_email(self, username: str) -> None:
+        """Follow the verification link auth queued for ``username`` (read from its outbox)."""
+        from auth_service.extensions import db
+        from auth_service.mail.models import OutboxMessage
+
+        with self.apps["auth"].app_context():
+            body = db.session.scalars(
+                db.select(OutboxMessage.text_body)
+                .where(
+                    OutboxMessage.kind == "verify_email",
+                    OutboxMessage.recipient == f"{username}@example.com",
+                )
+                .order_by(OutboxMessage.id.desc())
+            ).first()
+        assert body, f"no verification email for {username}"
+        match = re.search(r"https?://[^/\s]+(/\S+)", body)
+        assert match
+        path = match.group(1)
+        assert path.startswith("/auth/verify/"), "the link carries the service's prefix"
+        response = self.browser().submit(path, path)
+        assert response.status_code == 302, response.get_data(as_text=True)
+
     def make_admin(self, username: str) -> None:
         """Give ``username`` every role with auth's own CLI command (as an operator would)."""
         runner = self.apps["auth"].test_cli_runner()

@@ -83,6 +83,7 @@ def test_a_role_change_in_auth_takes_effect_in_blog_and_api(system: System) -> N
     assert bob.get("/posts/new").status_code == 403
     assert system.api("GET", f"/v1/projects/{root_project}", old_token).status_code == 404
 
+    system.verify_email("bob")  # unverified users cannot be made authors (UNVERIFIED_AUTHORS)
     promote(admin, system, "bob", "author", "admin")
 
     # Everything bob held before the change is refused, in both services.

@@ -134,8 +134,10 @@ def run_sender(app: Flask, *, once: bool = False, stop: threading.Event | None =
             stop.wait(app.config["MAIL_POLL_SECONDS"])
 
 
-def start_background_sender(app: Flask) -> threading.Thread:
+def start_background_sender(app: Flask, stop: threading.Event | None = None) -> threading.Thread:
     """Run the sender in a daemon thread of this process (the embedded development runner)."""
-    thread = threading.Thread(target=run_sender, args=(app,), name="auth-mail-sender", daemon=True)
+    thread = threading.Thread(
+        target=run_sender, args=(app,), kwargs={"stop": stop}, name="auth-mail-sender", daemon=True
+    )
     thread.start()
     return thread
