@@ -242,7 +242,7 @@ def smoke(session: nox.Session) -> None:
     """
     ensure_debian_package(session, "nginx", "nginx")
     install_project(session, "server")
-    install_tools(session, "pytest", "httpx")
+    install_tools(session, "pytest", "httpx", "aiosmtpd")  # aiosmtpd: the loopback SMTP server
     # Two blog servers sharing only the databases: an upload written through one is read
     # through the other (tests/smoke/test_images.py).
     session.env["SMOKE_BLOG_REPLICAS"] = os.environ.get("SMOKE_BLOG_REPLICAS") or "2"
@@ -392,7 +392,7 @@ def bench(session: nox.Session) -> None:
     ensure_debian_package(session, "nginx", "nginx")
     ensure_debian_package(session, "wrk", "wrk")
     install_project(session, "server")
-    install_tools(session, "matplotlib", "py-spy")
+    install_tools(session, "matplotlib", "py-spy", "aiosmtpd")  # aiosmtpd: the loopback SMTP
     # The peers (FastAPI, Django REST framework) and uWSGI: pinned apart, installed only here.
     session.install(
         "-c", str(CONSTRAINTS), "-r", str(ROOT / "bench" / "peers" / "requirements.txt")
@@ -490,7 +490,7 @@ def e2e(session: nox.Session) -> None:
     ensure_debian_package(session, "nginx", "nginx")
     ensure_debian_package(session, "chromium", str(CHROMIUM))
     install_project(session, "server")
-    install_tools(session, "pytest", "playwright")
+    install_tools(session, "pytest", "playwright", "aiosmtpd")
     raise_gateway_limits(session)
     session.env["CHROMIUM"] = str(CHROMIUM)
     session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18101,18102,18103,18180"

@@ -5,8 +5,9 @@
 
 No Docker: the three services under gunicorn with deploy/gunicorn.conf.py, nginx with
 deploy/nginx/templates/default.conf.template rendered for local addresses, PostgreSQL and Redis
-from the environment. It needs `gunicorn`, `flask` and the three packages importable (run it in
-the nox session's virtualenv) and `nginx` on PATH.
+from the environment, a real SMTP server on loopback (deploy/smtp_sink.py) and auth's mail
+worker (`flask send-mail`) sending to it. It needs `gunicorn`, `flask`, `aiosmtpd` and the
+three packages importable (run it in the nox session's virtualenv) and `nginx` on PATH.
 
     SMOKE_DATABASE_URL   a PostgreSQL superuser URL (postgresql://postgres@127.0.0.1:5432/postgres)
     SMOKE_REDIS_URL      a Redis database that may be emptied (redis://127.0.0.1:6379/14)
@@ -31,9 +32,11 @@ Every run creates its own databases (smoke_<random>_<service>) and drops them at
 Redis database is emptied before and after. The command gets SMOKE_BASE_URL (the gateway),
 SMOKE_LOG_DIR (one log file per process), SMOKE_GUNICORN_PIDS (service=master pid, ...; extra
 blog replicas are blog-2, blog-3...), SMOKE_BLOG_URLS (each blog replica's own address, comma
-separated), SMOKE_SERVICE_PORTS (service=gunicorn port, ..., on 127.0.0.1 only) and
-SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created with auth's create-admin). nginx
-keeps its cover image cache in the work folder.
+separated), SMOKE_SERVICE_PORTS (service=gunicorn port, ..., on 127.0.0.1 only),
+SMOKE_ADMIN_USERNAME / SMOKE_ADMIN_PASSWORD (an admin created with auth's create-admin),
+SMOKE_MAIL_DIR (every email the SMTP server accepted, one .eml file each) and SMOKE_SMTP_PID
+(the SMTP server's pid: a test may freeze it to see delivery wait and resume). nginx keeps its
+cover image cache in the work folder.
 Whatever happens, every process started here is stopped (SIGTERM to its process group, then
 SIGKILL) and the databases are dropped.
 
@@ -349,6 +352,8 @@ class Stack:
         self.run_id = secrets.token_hex(4)
         self.databases = {name: f"smoke_{self.run_id}_{name}" for name in STARTED}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.mail_dir = workdir / "mail"
+        self.smtp_port = 0  # known once the SMTP server listens (start_smtp)
         self.log_files: list[IO[bytes]] = []
         self.own_redis: PrivateRedis | None = None
         self.own_postgres: PrivatePostgres | None = None
@@ -439,12 +444,27 @@ class Stack:
             totp_key = self.workdir / "totp_key"
             write_once(totp_key, new_totp_key())
             env["AUTH_TOTP_KEY_FILE"] = str(totp_key)
+            env.update(self.mail_env())
         else:
             env[f"{prefix}_AUTH_JWKS_URL"] = jwks
         return env
 
     def port_of(self, service: str, replica: int = 1) -> int:
         return self.blog_ports[replica - 1] if service == "blog" else self.ports[service]
+
+    def mail_env(self) -> dict[str, str]:
+        """auth's mail settings: the loopback SMTP server, links to the gateway, quick retries."""
+        return {
+            "AUTH_PUBLIC_URL": f"http://127.0.0.1:{self.ports['gateway']}",
+            "AUTH_MAIL_TRANSPORT": "smtp",
+            "AUTH_MAIL_SMTP_HOST": "127.0.0.1",
+            "AUTH_MAIL_SMTP_PORT": str(self.smtp_port),
+            "AUTH_MAIL_SMTP_SECURITY": "none",  # loopback only
+            "AUTH_MAIL_SMTP_TIMEOUT": "3",
+            # A test that stops the SMTP server waits seconds, not minutes, for the retry.
+            "AUTH_MAIL_RETRY_SECONDS": "1",
+            "AUTH_MAIL_POLL_SECONDS": "1",
+        }
 
     def render_nginx(self) -> Path:
         site = self.workdir / "gateway.conf"
@@ -498,6 +518,25 @@ class Stack:
             cwd=self.workdir,
         )
         log(f"started {name} (pid {self.processes[name].pid})")
+
+    def start_smtp(self, timeout: float = 15) -> None:
+        """The SMTP server on a free loopback port; waits until it listens."""
+        port_file = self.workdir / "smtp.port"
+        sink = [sys.executable, str(HERE / "smtp_sink.py"), str(self.mail_dir), str(port_file)]
+        self.start("smtp", sink)
+        deadline = time.monotonic() + timeout
+        while not port_file.exists() or not port_file.read_text().strip():
+            if self.processes["smtp"].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the SMTP server did not start:\n{self.tail('smtp')}")
+            time.sleep(0.1)
+        self.smtp_port = int(port_file.read_text())
+        log(f"SMTP server on 127.0.0.1:{self.smtp_port}")
+
+    def start_mail_worker(self) -> None:
+        """auth's outbox sender, the worker compose runs as `auth-mail`."""
+        if "auth" in STARTED:
+            worker = [sys.executable, "-m", "flask", "--app", "auth_service", "send-mail"]
+            self.start("auth-mail", worker, self.service_env("auth"))
 
     def start_services(self) -> None:
         gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF)]
@@ -621,6 +660,7 @@ def main(argv: list[str]) -> int:
             stack.start_own_postgres(free_port(int(own_port)))
             log(f"private PostgreSQL on {stack.database_url}")
         stack.flush_redis()
+        stack.start_smtp()
         stack.create_databases()
         for service in STARTED:
             stack.run_once(service, "db", "upgrade")
@@ -636,6 +676,7 @@ def main(argv: list[str]) -> int:
             admin_password,
         )
         stack.start_services()
+        stack.start_mail_worker()
         stack.start_gateway()
         try:
             stack.wait_ready()
@@ -651,12 +692,14 @@ def main(argv: list[str]) -> int:
                 "SMOKE_GUNICORN_PIDS": ",".join(
                     f"{name}={process.pid}"
                     for name, process in stack.processes.items()
-                    if name != "gateway"
+                    if name not in {"gateway", "smtp", "auth-mail"}  # gunicorn masters only
                 ),
                 "SMOKE_BLOG_URLS": ",".join(stack.blog_urls()),
                 "SMOKE_SERVICE_PORTS": ",".join(f"{s}={ports[s]}" for s in STARTED),
                 "SMOKE_ADMIN_USERNAME": "smoke-admin",
                 "SMOKE_ADMIN_PASSWORD": admin_password,
+                "SMOKE_MAIL_DIR": str(stack.mail_dir),
+                "SMOKE_SMTP_PID": str(stack.processes["smtp"].pid),
             }
         )
         if stack.own_postgres is not None:

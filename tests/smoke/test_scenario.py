@@ -1,9 +1,10 @@
 """One user's journey through the whole system, over real HTTP, through the gateway.
 
-Register and log in at /auth/, be recognised by the blog at /, get promoted to author by an
-admin, write a post with a cover image, comment, get a bearer token, manage a project and its
-tasks at /api/, log out, and be refused with the old cookie and the old token. Each step checks
-what a user would see (status, page content, JSON), not only that something answered.
+Register and log in at /auth/, be recognised by the blog at /, verify the email address from
+the message the SMTP server received, get promoted to author by an admin, write a post with a
+cover image, comment, get a bearer token, manage a project and its tasks at /api/, log out,
+and be refused with the old cookie and the old token. Each step checks what a user would see
+(status, page content, JSON), not only that something answered.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import zlib
 import httpx
 import pytest
 
+from tests.smoke.mailbox import verify_email
 from tests.smoke.web import csrf_token
 
 pytestmark = pytest.mark.smoke
@@ -120,6 +122,10 @@ def test_a_user_journey_through_every_service(
     assert f"Signed in as <strong>{username}</strong>" in home.text
     # A reader may not write: the blog refuses (403) rather than showing the form.
     assert browser.get("/posts/new").status_code == 403
+
+    # --- the verification email went through the outbox, the worker and a real SMTP server ----
+    verify_email(browser, username)
+    assert "not verified" not in browser.get("/auth/account").text
 
     # --- an admin makes us an author; the role change ends our sessions, we log in again ------
     promote_to_author(base_url, admin_credentials, user_id)
