@@ -265,7 +265,7 @@ def _docker_answers(*args: str) -> bool:
 
 
 #: The official images compose.yaml and the Dockerfile name, as the offline kit calls them.
-STANDINS = ["python3.12", "nginx", "postgres", "redis", "prometheus"]
+STANDINS = ["python3.12", "nginx", "postgres", "redis", "prometheus", "maildev"]
 
 
 def docker_compose(session: nox.Session) -> tuple[list[str], bool]:
@@ -298,8 +298,9 @@ def containers(session: nox.Session) -> None:
 
     Uses the Docker engine at hand, or the offline kit where no registry is reachable (CI here;
     see docker_compose()); compose.yaml and the Dockerfile stay standard. CONTAINERS_KEEP_ENGINE=1
-    leaves a kit engine running afterwards; CONTAINERS_GATEWAY_PORT (default 8080) is the
-    published port.
+    leaves a kit engine running afterwards; CONTAINERS_GATEWAY_PORT (default 8080) and
+    CONTAINERS_MAILDEV_PORT (default 1080, Maildev's web UI and REST API, which the scenario
+    reads) are published.
     """
     install_tools(session, "pytest", "httpx")
     port = os.environ.get("CONTAINERS_GATEWAY_PORT", "8080")
@@ -307,6 +308,8 @@ def containers(session: nox.Session) -> None:
     prometheus_port = os.environ.get("PROMETHEUS_PORT", "9090")
     session.env["PROMETHEUS_PORT"] = prometheus_port
     raise_gateway_limits(session)
+    maildev_port = os.environ.get("CONTAINERS_MAILDEV_PORT", "1080")
+    session.env["MAILDEV_PORT"] = maildev_port
     docker, kit_engine = docker_compose(session)
     try:
         # The monitoring configuration is checked by the Prometheus image's own promtool.
@@ -355,6 +358,7 @@ def containers(session: nox.Session) -> None:
                     "SMOKE_ADMIN_PASSWORD": password,
                     "SMOKE_COMPOSE": " ".join(compose),
                     "SMOKE_PROMETHEUS_URL": f"http://127.0.0.1:{prometheus_port}",
+                    "SMOKE_MAILDEV_URL": f"http://localhost:{maildev_port}",
                 },
             )
         except BaseException:
