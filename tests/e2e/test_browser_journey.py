@@ -1,9 +1,10 @@
 """A writer's journey in a real browser, through the gateway of the production-like stack.
 
-Register at /auth, sign in to the blog through auth's login page and back, become an author
-(an admin changes the role in another browser), write a post with Markdown and a cover image,
-find it on the home page, comment, lose an edit race against a second tab without losing the
-text, and log out. Every page is checked for console errors and CSP violations (conftest.py).
+Register at /auth, verify the address from the email, sign in to the blog through auth's login
+page and back, become an author (an admin changes the role in another browser), write a post
+with Markdown and a cover image, find it on the home page, comment, lose an edit race against
+a second tab without losing the text, and log out. Every page is checked for console errors
+and CSP violations (conftest.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.smoke.mailbox import wait_for_mail
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -80,6 +83,10 @@ def test_a_writer_journey(
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("status")).to_contain_text("Your account is ready")
+    # The verification email, from the SMTP server: only verified users can become authors.
+    page.goto(wait_for_mail(f"{username}@example.com", "Confirm your email address").link)
+    page.get_by_role("button", name=f"Confirm {username}@example.com").click()
+    expect(page.get_by_role("status")).to_contain_text("is verified")
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("status")).to_contain_text("You are logged out")
 

@@ -30,6 +30,13 @@ class Mail:
     text: str
 
     @property
+    def link(self) -> str:
+        """The first link in the text, as sent (the public origin)."""
+        match = re.search(r"https?://\S+", self.text)
+        assert match, f"no link in {self.subject!r}"
+        return match.group(0)
+
+    @property
     def link_path(self) -> str:
         """The path of the first link in the text (the host is the public one, not ours)."""
         match = LINK.search(self.text)
