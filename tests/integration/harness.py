@@ -153,7 +153,10 @@ class System:
         assert match
         path = match.group(1)
         assert path.startswith("/auth/verify/"), "the link carries the service's prefix"
-        response = self.browser().submit(path, path)
+        browser = self.browser()
+        page = browser.get(path).get_data(as_text=True)
+        assert f'action="{path}"' in page, "the confirm form posts back to the prefixed link"
+        response = browser.submit(path, path)
         assert response.status_code == 302, response.get_data(as_text=True)
 
     def make_admin(self, username: str) -> None:

@@ -39,3 +39,28 @@ def test_registration_mail_lands_in_the_instance_mail_folder(
 
 def test_without_auth_no_sender_starts() -> None:
     assert start_mail_sender({}) is None
+
+
+def test_emailed_links_work_behind_the_prefix(system: System) -> None:
+    """The reset form of an emailed link posts back under /auth/, where the link pointed."""
+    import re
+
+    from auth_service.extensions import db
+    from auth_service.mail.models import OutboxMessage
+
+    system.browser().register("dave")
+    browser = system.browser()
+    browser.submit("/auth/password/forgot", "/auth/password/forgot", login="dave")
+    with system.apps["auth"].app_context():
+        body = db.session.scalars(
+            db.select(OutboxMessage.text_body).where(OutboxMessage.kind == "password_reset")
+        ).one()
+    match = re.search(r"http://localhost(/auth/password/reset/\S+)", body)
+    assert match
+    path = match.group(1)
+    assert f'action="{path}"' in browser.get(path).get_data(as_text=True)
+    password = "a new passphrase for dave"
+    done = browser.submit(path, path, password=password, confirm=password)
+    assert done.status_code == 302
+    assert done.headers["Location"] == "/auth/login"
+    assert browser.log_in("dave", password).status_code == 302

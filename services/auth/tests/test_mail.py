@@ -244,7 +244,10 @@ def test_the_loop_delivers_until_stopped(app_factory: AppFactory, tmp_path: Path
     app = app_factory({"MAIL_DIR": str(tmp_path / "mail"), "MAIL_POLL_SECONDS": 1})
     make_user(app, "alice")
     stop = threading.Event()
-    thread = threading.Thread(target=run_sender, args=(app,), kwargs={"stop": stop})
+    heartbeat = tmp_path / "alive"
+    thread = threading.Thread(
+        target=run_sender, args=(app,), kwargs={"stop": stop, "heartbeat": heartbeat}
+    )
     thread.start()
     try:
         queue_reset(app.test_client())
@@ -257,6 +260,7 @@ def test_the_loop_delivers_until_stopped(app_factory: AppFactory, tmp_path: Path
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert [m.status for m in outbox(app)] == [SENT]
+    assert heartbeat.exists()  # the container health check reads its modification time
 
 
 def test_a_message_rolled_back_with_its_change_is_never_sent(app: Flask) -> None:

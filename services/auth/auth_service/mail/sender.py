@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -98,29 +100,45 @@ def deliver(message: OutboxMessage, transport: Transport) -> bool:
     return True
 
 
-def deliver_due(transport: Transport | None = None) -> int:
-    """Deliver every message that is due now (in batches); how many were tried."""
+def deliver_due(
+    transport: Transport | None = None, heartbeat: Callable[[], None] = lambda: None
+) -> int:
+    """Deliver every message that is due now (in batches); how many were tried.
+
+    ``heartbeat`` is called after each message: a slow mail server is not a hung sender.
+    """
     transport = transport or transport_for(current_app._get_current_object())  # type: ignore[attr-defined]
     tried = 0
     while claimed := claim_due():
         for message in claimed:
             deliver(message, transport)
+            heartbeat()
         tried += len(claimed)
     return tried
 
 
-def run_sender(app: Flask, *, once: bool = False, stop: threading.Event | None = None) -> None:
+def run_sender(
+    app: Flask,
+    *,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    heartbeat: Path | None = None,
+) -> None:
     """Deliver due messages; with ``once`` a single pass, else until ``stop`` is set.
 
-    The loop survives a database or mail server outage: it logs, waits, and tries again.
+    The loop survives a database or mail server outage: it logs, waits, and tries again. With
+    ``heartbeat``, that file's modification time says the loop is alive (a container health
+    check reads it: the worker has no port to ask).
     """
     stop = stop or threading.Event()
     transport = transport_for(app)
+    beat = heartbeat.touch if heartbeat is not None else lambda: None
     while True:
         tried = 0
+        beat()
         with app.app_context():
             try:
-                tried = deliver_due(transport)
+                tried = deliver_due(transport, beat)
             except Exception:
                 if once:
                     raise
