@@ -132,7 +132,11 @@ def run_sender(
     """
     stop = stop or threading.Event()
     transport = transport_for(app)
-    beat = heartbeat.touch if heartbeat is not None else lambda: None
+
+    def beat() -> None:
+        if heartbeat is not None:
+            heartbeat.touch()
+
     while True:
         tried = 0
         beat()
