@@ -189,3 +189,23 @@ def test_the_forgot_form_needs_a_csrf_token(client: FlaskClient, app: Flask, use
     response = client.post("/password/forgot", data={"login": "alice"})
     assert response.status_code == 400
     assert outbox(app) == []
+
+
+def test_an_unknown_account_costs_the_same_work(
+    app: Flask, client: FlaskClient, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No timing difference to measure: the message is rendered either way, only not stored."""
+    import auth_service.recovery.views as views
+
+    rendered: list[str] = []
+    real = views.password_reset_mail
+
+    def counting(target: User) -> object:
+        rendered.append(target.email)
+        return real(target)
+
+    monkeypatch.setattr(views, "password_reset_mail", counting)
+    forgot(client, "alice")
+    forgot(client, "nobody-here")
+    assert rendered == ["alice@example.com", "nobody@invalid"]
+    assert [m.recipient for m in outbox(app)] == ["alice@example.com"]
