@@ -69,7 +69,7 @@ def test_verify_then_forget_and_reset_the_password(
     page.get_by_label("Username or email").fill(username)
     page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
     wait_for_mail(address, "Your password was changed")
 
     # The link is used up: opening it again says so.

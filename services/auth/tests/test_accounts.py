@@ -445,3 +445,14 @@ def test_the_access_log_names_the_user(
     client.get("/account")
     (line,) = [record for record in caplog.records if record.name == "servicekit.access"]
     assert line.__dict__["user_id"] == str(user.id)
+
+
+def test_a_password_change_is_told_by_email(app: Flask, client: FlaskClient, user: User) -> None:
+    from tests.mailbox import outbox
+
+    login(client)
+    new = "a changed and long password"
+    post_form(client, "/account/password", current_password=PASSWORD, password=new, confirm=new)
+    [notice] = outbox(app)
+    assert (notice.kind, notice.recipient) == ("password_changed", "alice@example.com")
+    assert "/password/forgot" in notice.text_body  # "if this was not you"
