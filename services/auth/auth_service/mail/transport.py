@@ -86,7 +86,8 @@ class FileTransport:
     def send(self, message: EmailMessage) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S.%f")
-        name = re.sub(r"[^A-Za-z0-9.-]", "", str(message["Message-ID"]))[:60]
+        # Sorted by time, readable at a glance: 20261202T061037.122577-reset-your-password.eml
+        name = re.sub(r"[^a-z0-9]+", "-", str(message["Subject"]).lower()).strip("-")[:60]
         path = self.directory / f"{stamp}-{name}.eml"
         path.write_bytes(message.as_bytes())
         body = message.get_body(preferencelist=("plain",))
