@@ -59,6 +59,7 @@ def test_send_mail_once_writes_an_eml_file_per_message(
     assert result.exit_code == 0, result.output
 
     [path] = folder.glob("*.eml")
+    assert path.name.endswith("-reset-your-password.eml")  # sorted by time, named by subject
     parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert parsed["To"] == "alice@example.com"
     assert parsed["Subject"] == "Reset your password"
