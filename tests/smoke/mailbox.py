@@ -57,7 +57,10 @@ def _from_files(folder: Path) -> list[Mail]:
 def _from_maildev(url: str) -> list[Mail]:
     import httpx
 
-    items = httpx.get(f"{url.rstrip('/')}/email", timeout=10).json()
+    try:
+        items = httpx.get(f"{url.rstrip('/')}/email", timeout=10).json()
+    except httpx.TransportError:  # stopped (or starting): it holds nothing we can read yet
+        return []
     return [
         Mail(
             ", ".join(to["address"] for to in item.get("to", [])),
