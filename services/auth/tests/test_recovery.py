@@ -209,3 +209,13 @@ def test_an_unknown_account_costs_the_same_work(
     forgot(client, "nobody-here")
     assert rendered == ["alice@example.com", "nobody@invalid"]
     assert [m.recipient for m in outbox(app)] == ["alice@example.com"]
+
+
+def test_a_reset_is_in_the_security_activity(app: Flask, client: FlaskClient, user: User) -> None:
+    forgot(client, "alice")
+    forgot(client, "nobody-here")  # no account: nothing stored anywhere
+    reset(client, last_link(app, "alice@example.com", "password_reset"))
+    login(client, password=NEW_PASSWORD)
+    page = client.get("/account").get_data(as_text=True)
+    assert "Password reset link emailed" in page
+    assert "Password reset from an emailed link" in page

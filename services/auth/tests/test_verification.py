@@ -190,3 +190,20 @@ def test_an_email_change_link_is_signed(app: Flask, client: FlaskClient, user: U
     request_change(client, "new@example.com")
     path = last_link(app, "new@example.com", "email_change_confirm")
     assert client.get(path + "x").status_code == 400
+
+
+def test_verification_and_email_changes_are_in_the_security_activity(
+    app: Flask, client: FlaskClient
+) -> None:
+    register(client)
+    follow(client, last_link(app, "bob@example.com", "verify_email"))
+    post_form(client, "/account/email", email="robert@example.com",
+              current_password="purple monkey dishwasher")  # fmt: skip
+    follow(client, last_link(app, "robert@example.com", "email_change_confirm"))
+    page = client.get("/account").get_data(as_text=True)
+    for description in (
+        "Email address verified",
+        "Email change asked for",
+        "Email address changed",
+    ):
+        assert description in page

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from werkzeug.wrappers import Response
 
 from auth_service.accounts.views import find_user
+from auth_service.activity import record_event
 from auth_service.emails import password_changed_mail, password_reset_mail
 from auth_service.events import auth_event
 from auth_service.extensions import db, limiter
@@ -51,10 +52,12 @@ def forgot_password() -> Response | str:
         user = find_user(form.login.data or "")
         known = user is not None and user.active
         message = password_reset_mail(user if user is not None and known else _stand_in())
-        if known:
+        if user is not None and known:
             db.session.add(message)
-        db.session.commit()
-        auth_event("password_reset_requested", user if known else None, known_account=known)
+            record_event("password_reset_requested", user)  # commits the message with it
+        else:
+            db.session.commit()  # the same round trip, with nothing in it
+            auth_event("password_reset_requested", None, known_account=False)
         flash(SENT_MESSAGE, "info")
         return redirect(url_for("accounts.login"))
     return render_template("recovery/forgot.html", form=form)
@@ -74,7 +77,7 @@ def reset_password(token: str) -> Response | tuple[str, int] | str:
         user.password_hash = hash_password(form.password.data or "")
         db.session.add(password_changed_mail(user))
         end_all_sessions(user, "password_reset")  # commits the password and the notice
-        auth_event("password_reset_completed", user)
+        record_event("password_reset", user)
         flash("Your password was changed and every device signed out. Log in with it.", "success")
         return redirect(url_for("accounts.login"))
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from auth_service.accounts.views import find_user
+from auth_service.activity import record_event
 from auth_service.emails import verification_mail
 from auth_service.events import auth_event
 from auth_service.extensions import db, limiter
@@ -47,8 +48,7 @@ def verify(token: str) -> Response | tuple[str, int] | str:
         )
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
-        db.session.commit()
-        auth_event("email_verified", user)
+        record_event("email_verified", user)  # commits the verification with it
     flash(f"Thank you: {user.email} is verified.", "success")
     return _after()
 
@@ -100,6 +100,6 @@ def confirm_email_change(token: str) -> Response | tuple[str, int] | str:
         db.session.rollback()
         flash("Another account uses this address now: the change cannot apply.", "error")
         return render_template("recovery/link_invalid.html", purpose="email"), 409
-    auth_event("email_changed", user, before_domain=before.rpartition("@")[2])
+    record_event("email_changed", user, before_domain=before.rpartition("@")[2])
     flash(f"Your email address is now {new_email}.", "success")
     return _after()
