@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from tests.smoke.conftest import LogReader
+from tests.smoke.mailbox import verify_email
 from tests.smoke.test_scenario import PASSWORD, log_in, png_image, promote_to_author, register
 from tests.smoke.test_scenario import token_claims as claims_of
 from tests.smoke.web import csrf_token, wait_for
@@ -34,6 +35,7 @@ def author(
     """The browser, signed in as a new author."""
     username = f"images-{unique}"
     register(browser, username)
+    verify_email(browser, username)  # only a verified address can be made author
     promote_to_author(
         base_url, admin_credentials, str(claims_of(browser.cookies["identity"])["sub"])
     )
