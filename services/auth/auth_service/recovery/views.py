@@ -7,10 +7,10 @@ every session, remember-me cookie and identity token of the user, like a passwor
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from auth_service.accounts.views import find_user
+from auth_service.accounts.lookup import find_user, login_key
 from auth_service.activity import record_event
 from auth_service.emails import password_changed_mail, password_reset_mail
 from auth_service.events import auth_event
@@ -19,7 +19,7 @@ from auth_service.forms import ForgotPasswordForm, ResetPasswordForm
 from auth_service.links import user_for_reset
 from auth_service.models import User
 from auth_service.passwords import hash_password
-from auth_service.ratelimits import account_key, config_limit, log_lockout
+from auth_service.ratelimits import config_limit, log_lockout
 from auth_service.sessions import end_all_sessions
 
 bp = Blueprint("recovery", __name__, url_prefix="/password")
@@ -35,13 +35,22 @@ def _stand_in() -> User:
     return User(id=0, username="nobody", email="nobody@invalid", password_hash="-")  # noqa: S106 - no password: a placeholder no hash matches
 
 
+def typed_name() -> str:
+    """Rate-limit key of the forgot form: the name typed, whether or not an account has it.
+
+    Not the account's id: if "alice" and "alice@example.com" shared one budget, exhausting one
+    and trying the other would tell which address belongs to which username.
+    """
+    return f"password-reset:{login_key(request.form.get('login', ''))[:320]}"
+
+
 @bp.route("/forgot", methods=["GET", "POST"])
 @limiter.limit(
     config_limit("PASSWORD_RESET_RATE_LIMIT_IP"), methods=["POST"], on_breach=log_lockout
 )
 @limiter.limit(
     config_limit("PASSWORD_RESET_RATE_LIMIT_ACCOUNT"),
-    key_func=account_key("login"),
+    key_func=typed_name,
     methods=["POST"],
     on_breach=log_lockout,
 )

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from auth_service.accounts.views import find_user
+from auth_service.accounts.lookup import find_user
 from auth_service.activity import record_event
 from auth_service.emails import verification_mail
 from auth_service.events import auth_event
