@@ -1,7 +1,7 @@
 """Outgoing mail (the outbox) and email verification
 
 Revision ID: 7d3e9a1c5b20
-Revises: b5f0c8d17e64
+Revises: e3a9c6f1d2b7
 Create Date: 2026-12-02 05:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7d3e9a1c5b20'
-down_revision = 'b5f0c8d17e64'
+down_revision = 'e3a9c6f1d2b7'
 branch_labels = None
 depends_on = None
 
