@@ -525,7 +525,7 @@ SWARM_SECRETS = {
     "api_db_password": "db/api_password",
 }
 #: The replicas stack.yaml asks for: the stack is up when the gateway and these all run.
-SWARM_REPLICAS = {"auth": 2, "blog": 2, "api": 3, "gateway": 1}
+SWARM_REPLICAS = {"auth": 2, "blog": 2, "api": 3, "auth-mail": 1, "maildev": 1, "gateway": 1}
 
 
 def _wait_for(session: nox.Session, what: str, check: Callable[[], bool], timeout: float) -> None:
@@ -604,7 +604,8 @@ def swarm(session: nox.Session) -> None:
     With the Docker engine `nox -s containers` uses (the offline kit's here;
     CONTAINERS_KEEP_ENGINE=1 leaves a kit engine running): `docker swarm init`, the three images
     built, the secrets generated straight into `docker secret create`, `docker stack deploy`,
-    the smoke journey through the gateway (SWARM_GATEWAY_PORT, default 8090), then every service
+    the smoke journey through the gateway (SWARM_GATEWAY_PORT, default 8090; the mail catcher's
+    API on SWARM_MAILDEV_PORT, default 1090), then every service
     rolled while a bounded load runs (deploy/swarm/rolling_update.py prints requests, failures
     and the update time). At the end, whatever happened: the stack and its volumes removed, the
     swarm left (its secrets with it).
@@ -622,7 +623,8 @@ def swarm(session: nox.Session) -> None:
     base_url = f"http://127.0.0.1:{port}"
     # The load reads the API with one token, far above the 300 requests a minute one client
     # may send.
-    os.environ.update({"GATEWAY_PORT": port, "TAG": "latest"})
+    maildev_port = os.environ.get("SWARM_MAILDEV_PORT", "1090")
+    os.environ.update({"GATEWAY_PORT": port, "MAILDEV_PORT": maildev_port, "TAG": "latest"})
     os.environ["API_RATE_LIMIT"] = "1000000 per minute"
     stack = ["docker", "stack"]
     try:
@@ -653,6 +655,8 @@ def swarm(session: nox.Session) -> None:
                     "SMOKE_BASE_URL": base_url,
                     "SMOKE_ADMIN_USERNAME": "smoke-admin",
                     "SMOKE_ADMIN_PASSWORD": password,
+                    # the stack's mail catcher: the journey verifies its address from the email
+                    "SMOKE_MAILDEV_URL": f"http://localhost:{maildev_port}",
                 },
             )  # fmt: skip
 
