@@ -217,7 +217,7 @@ def table(summary: dict[str, Any]) -> str:
             f"{row['case']:<23} {row['connections']:>4} {row['requests_per_second']:>7.0f} "
             f"{row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} {alone:>6} "
             f"{(f'{cpu:.0f}' if cpu is not None else '-'):>7} {row['errors']:>6} "
-            f"{to_bare:>7} {cpu_to_bare:>18}  {row['bare'] or ''}"
+            f"{to_bare:>7} {cpu_to_bare:>18}  {row['bare'] or ''}".rstrip()
         )
     settings = summary["settings"]
     lines.append("")
