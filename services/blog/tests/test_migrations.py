@@ -33,7 +33,8 @@ BEFORE_IMAGES = "94824a45df68"
 
 def old_post(connection: Connection, number: int, cover_image: str | None) -> None:
     """A post row as the schema before the images table stored it."""
-    now = datetime(2026, 1, 1)
+    # As text: Python 3.12 deprecated sqlite3's own datetime adapter (and PostgreSQL casts it).
+    now = datetime(2026, 1, 1).isoformat(" ")
     connection.execute(
         text(
             "INSERT INTO posts (id, slug, title, summary, body, body_html, status, author_id,"
