@@ -129,6 +129,7 @@ def tests(session: nox.Session) -> None:
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 _DATABASES_SCRIPT = """
+import sys
 import psycopg
 
 url, action, names = sys.argv[1], sys.argv[2], sys.argv[3:]
