@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import sys
+import types
 from pathlib import Path
+
+import pytest
 
 NOXFILE = Path(__file__).resolve().parents[2] / "noxfile.py"
 
@@ -25,3 +29,40 @@ def test_the_dev_session_reuses_its_virtualenv() -> None:
     reuse = session_options("dev")["reuse_venv"]
     assert isinstance(reuse, ast.Constant)
     assert reuse.value is True
+
+
+def test_the_postgres_sessions_database_script_creates_and_drops_each_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The script `nox -s postgres` runs with `python -c`, run here against a fake psycopg."""
+    tree = ast.parse(NOXFILE.read_text())
+    script = next(
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and getattr(node.targets[0], "id", "") == "_DATABASES_SCRIPT"
+        and isinstance(node.value, ast.Constant)
+    )
+    executed: list[str] = []
+
+    class Connection:
+        def __enter__(self) -> Connection:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def execute(self, statement: str) -> None:
+            executed.append(statement)
+
+    fake = types.ModuleType("psycopg")
+    fake.connect = lambda *_args, **_options: Connection()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "psycopg", fake)
+    monkeypatch.setattr(sys, "argv", ["-c", "postgresql://x/postgres", "create", "a", "b"])
+    exec(compile(script, "<_DATABASES_SCRIPT>", "exec"), {"__name__": "__main__"})  # noqa: S102
+    assert executed == [
+        'DROP DATABASE IF EXISTS "a" WITH (FORCE)',
+        'CREATE DATABASE "a"',
+        'DROP DATABASE IF EXISTS "b" WITH (FORCE)',
+        'CREATE DATABASE "b"',
+    ]
