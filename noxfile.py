@@ -434,7 +434,7 @@ def security(session: nox.Session) -> None:
     """
     ensure_debian_package(session, "nginx", "nginx")
     install_project(session, "server")
-    install_tools(session, "ruff", "pytest", "httpx", "schemathesis")
+    install_tools(session, "ruff", "pytest", "httpx", "schemathesis", "aiosmtpd")  # native SMTP
     # Bandit's checks, as ruff's S rules (S101, assert, is off in pyproject.toml, as here): no
     # finding, then the count of each rule silenced on a line with `# noqa` and a reason.
     session.run("ruff", "check", "--select", "S", "--ignore", "S101", ".")
@@ -469,7 +469,7 @@ def faults(session: nox.Session) -> None:
     """
     ensure_debian_package(session, "nginx", "nginx")
     install_project(session, "server")
-    install_tools(session, "httpx")
+    install_tools(session, "httpx", "aiosmtpd")  # aiosmtpd: native.py's loopback SMTP server
     session.env["SMOKE_OWN_REDIS"] = "1"
     session.env["SMOKE_OWN_POSTGRES"] = "1"
     session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18401,18402,18403,18480"

@@ -25,8 +25,9 @@ from tests.smoke.web import wait_for
 pytestmark = pytest.mark.smoke
 
 #: native only (deploy/native.py): auth,blog,api,gateway ports on 127.0.0.1
+#: Each service's own port, as deploy/native.py started it ("auth=18001,blog=18002,...").
 SERVICE_PORTS = dict(
-    zip(("auth", "blog", "api"), os.environ.get("SMOKE_PORTS", "").split(",")[:3], strict=False)
+    item.split("=", 1) for item in os.environ.get("SMOKE_SERVICE_PORTS", "").split(",") if item
 )
 NATIVE = bool(os.environ.get("SMOKE_GUNICORN_PIDS"))
 PROMETHEUS_URL = os.environ.get("SMOKE_PROMETHEUS_URL", "")
