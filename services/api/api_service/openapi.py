@@ -47,7 +47,8 @@ class ProblemSchema(Schema):
 
 
 ERRORS = {
-    400: "The body is not well-formed JSON.",
+    400: "The body is not well-formed JSON, or the URL, query string or body holds text that "
+    "cannot be stored (a NUL character, invalid Unicode).",
     401: "The bearer token is missing, invalid, expired or revoked (see WWW-Authenticate).",
     403: "An admin tried to change another user's object (admins may only read them).",
     404: "No such object, or it belongs to another user.",
@@ -74,7 +75,10 @@ ETAG_HEADER = {"ETag": {"$ref": "#/components/headers/ETag"}}
 
 
 def _errors(*codes: int) -> dict[int, Any]:
-    return {code: {"$ref": f"#/components/responses/{code}"} for code in (401, 429, *codes)}
+    # 400 on every operation: servicekit refuses a NUL or invalid Unicode anywhere in a request
+    # before any view runs (servicekit.inputs).
+    every = (400, 401, 429, *codes)
+    return {code: {"$ref": f"#/components/responses/{code}"} for code in sorted(set(every))}
 
 
 def _id_parameter(name: str, what: str) -> dict[str, Any]:

@@ -21,6 +21,15 @@ def test_the_document_is_valid_openapi_3_1(app: Flask) -> None:
     validate(spec)
 
 
+def test_every_operation_documents_the_400_for_text_that_cannot_be_stored(app: Flask) -> None:
+    """servicekit answers 400 before any view for a NUL anywhere in a request (the security
+    session's schemathesis run found an undocumented 400 on the task list's query)."""
+    for path, operations in document(app)["paths"].items():
+        for method, operation in operations.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                assert "400" in operation["responses"], f"{method.upper()} {path}"
+
+
 def test_every_route_and_method_is_documented(app: Flask) -> None:
     spec = document(app)
     documented = {
