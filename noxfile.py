@@ -436,7 +436,7 @@ def security(session: nox.Session) -> None:
     install_project(session, "server")
     install_tools(session, "ruff", "pytest", "httpx", "schemathesis", "aiosmtpd")  # native SMTP
     # Bandit's checks, as ruff's S rules (S101, assert, is off in pyproject.toml, as here): no
-    # finding, then the count of each rule silenced on a line with `# noqa` and a reason.
+    # finding, then the count of each rule silenced on a line with a noqa comment and a reason.
     session.run("ruff", "check", "--select", "S", "--ignore", "S101", ".")
     silenced = ["--statistics", "--ignore-noqa", "--exit-zero"]
     session.run("ruff", "check", "--select", "S", "--ignore", "S101", *silenced, ".")
