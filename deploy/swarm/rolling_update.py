@@ -131,12 +131,18 @@ def main(argv: list[str]) -> int:
         print(f"  failed: {line}")
     if failed:
         for service in services:
-            logs = subprocess.run(  # noqa: S603 - our own argv
-                ["docker", "service", "logs", "--raw", "--tail", "40", service],  # noqa: S607
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            # Bounded: `docker service logs` can wait for a task that is going away.
+            try:
+                logs = subprocess.run(  # noqa: S603 - our own argv
+                    ["docker", "service", "logs", "--raw", "--tail", "40", service],  # noqa: S607
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    timeout=20,
+                )
+            except subprocess.TimeoutExpired as stopped:
+                print(f"--- {service}: no logs within 20 s ---\n{stopped.stdout or ''}")
+                continue
             print(f"--- last log lines of {service} ---\n{logs.stdout}{logs.stderr}")
     completed = all(state == "completed" for state in states.values())
     return 0 if completed and (failed == 0 or not args.strict) else 1
