@@ -19,17 +19,17 @@ def api_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, A
     """Flask configuration keys for the api service, from the environment."""
     env = Env("api", environ)
     return {
-        "MAX_CONTENT_LENGTH": env.int(
+        "MAX_CONTENT_LENGTH": env.integer(
             "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH, minimum=1024
         ),
         # Browser origins allowed to call the API cross-origin; none by default, since the
         # gateway serves everything from one origin.
-        "API_CORS_ORIGINS": list(env.list("CORS_ORIGINS")),
+        "API_CORS_ORIGINS": list(env.comma_list("CORS_ORIGINS")),
         # Said explicitly because Flask-Limiter otherwise keeps the last app's choice on its
         # (process-wide) Limiter object.
         "RATELIMIT_ENABLED": True,
         # Per token subject (or per address for calls without a valid token).
-        "API_RATE_LIMIT": env.str("RATE_LIMIT", "300 per minute"),
+        "API_RATE_LIMIT": env.text("RATE_LIMIT", "300 per minute"),
         # IETF draft header names (RateLimit-*) rather than Flask-Limiter's X-RateLimit-*.
         "RATELIMIT_HEADER_LIMIT": "RateLimit-Limit",
         "RATELIMIT_HEADER_REMAINING": "RateLimit-Remaining",

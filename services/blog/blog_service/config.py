@@ -18,12 +18,12 @@ def blog_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, 
     """The blog's Flask configuration from the environment."""
     env = Env("blog", environ)
     config: dict[str, Any] = {
-        "BLOG_TITLE": env.str("TITLE", "Flask services blog"),
-        "BLOG_POSTS_PER_PAGE": env.int("POSTS_PER_PAGE", 10, minimum=1),
-        "BLOG_MAX_IMAGE_BYTES": env.int("MAX_IMAGE_BYTES", 2 * 1024 * 1024, minimum=1024),
-        "BLOG_MAX_IMAGE_PIXELS": env.int("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
+        "BLOG_TITLE": env.text("TITLE", "Flask services blog"),
+        "BLOG_POSTS_PER_PAGE": env.integer("POSTS_PER_PAGE", 10, minimum=1),
+        "BLOG_MAX_IMAGE_BYTES": env.integer("MAX_IMAGE_BYTES", 2 * 1024 * 1024, minimum=1024),
+        "BLOG_MAX_IMAGE_PIXELS": env.integer("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         # Flask-Limiter syntax; applies to sending comments and new posts (POST only).
-        "BLOG_WRITE_RATE_LIMIT": env.str("WRITE_RATE_LIMIT", "10 per minute;100 per day"),
+        "BLOG_WRITE_RATE_LIMIT": env.text("WRITE_RATE_LIMIT", "10 per minute;100 per day"),
         # Static URLs carry a content hash (?v=...), so browsers may keep the files for a year.
         "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
     }

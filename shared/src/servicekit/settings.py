@@ -7,7 +7,6 @@ three services sharing one process (the embedded development mode) can still be 
 
 from __future__ import annotations
 
-import builtins
 import os
 import secrets
 from collections.abc import Mapping
@@ -34,23 +33,19 @@ class ConfigError(RuntimeError):
 class Env:
     """Typed access to environment variables with a per-service prefix and a plain fallback.
 
-    The methods are named after the types they return (``env.int("PORT", 8000)``), so inside
-    this class the built-in types are spelled ``builtins.str`` and so on.
+    Each method says what it reads: ``text``, ``integer``, ``flag`` (a boolean) or
+    ``comma_list``; ``optional`` is text that may be absent.
     """
 
-    def __init__(
-        self, prefix: builtins.str, environ: Mapping[builtins.str, builtins.str] | None = None
-    ) -> None:
+    def __init__(self, prefix: str, environ: Mapping[str, str] | None = None) -> None:
         self.prefix = prefix.upper()
-        self.environ: Mapping[builtins.str, builtins.str] = (
-            os.environ if environ is None else environ
-        )
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
 
-    def names(self, name: builtins.str) -> tuple[builtins.str, builtins.str]:
+    def names(self, name: str) -> tuple[str, str]:
         """The two variable names looked up for ``name``, prefixed first."""
         return f"{self.prefix}_{name}", name
 
-    def raw(self, name: builtins.str) -> builtins.str | None:
+    def raw(self, name: str) -> str | None:
         """The first of the prefixed and plain variables that is set and not empty."""
         for key in self.names(name):
             value = self.environ.get(key)
@@ -58,18 +53,16 @@ class Env:
                 return value.strip()
         return None
 
-    def str(self, name: builtins.str, default: builtins.str) -> builtins.str:
+    def text(self, name: str, default: str) -> str:
         """A string setting."""
         value = self.raw(name)
         return default if value is None else value
 
-    def optional(self, name: builtins.str) -> builtins.str | None:
+    def optional(self, name: str) -> str | None:
         """A string setting that may be absent."""
         return self.raw(name)
 
-    def int(
-        self, name: builtins.str, default: builtins.int, *, minimum: builtins.int = 0
-    ) -> builtins.int:
+    def integer(self, name: str, default: int, *, minimum: int = 0) -> int:
         """An integer setting, refusing anything that is not a whole number >= ``minimum``."""
         value = self.raw(name)
         if value is None:
@@ -84,7 +77,7 @@ class Env:
             raise ConfigError(f"{self.names(name)[0]} (or {name}) must be >= {minimum}")
         return number
 
-    def bool(self, name: builtins.str, default: builtins.bool) -> builtins.bool:
+    def flag(self, name: str, default: bool) -> bool:
         """A boolean setting: 1/true/yes/on or 0/false/no/off."""
         value = self.raw(name)
         if value is None:
@@ -96,9 +89,7 @@ class Env:
             return False
         raise ConfigError(f"{self.names(name)[0]} (or {name}) must be true or false, got {value!r}")
 
-    def list(
-        self, name: builtins.str, default: tuple[builtins.str, ...] = ()
-    ) -> tuple[builtins.str, ...]:
+    def comma_list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         """A comma-separated list setting."""
         value = self.raw(name)
         if value is None:
@@ -180,7 +171,7 @@ class Settings:
         """Read and validate the settings of ``service``; raise ConfigError on a bad value."""
         env = Env(service, environ)
         instance = Path(instance_path)
-        app_env = env.str("APP_ENV", "production").lower()
+        app_env = env.text("APP_ENV", "production").lower()
         if app_env not in ENVIRONMENTS:
             raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
 
@@ -206,27 +197,29 @@ class Settings:
             service=service,
             env=app_env,
             secret_key=secret_key,
-            database_url=normalize_database_url(env.str("DATABASE_URL", default_db)),
+            database_url=normalize_database_url(env.text("DATABASE_URL", default_db)),
             instance_path=instance,
-            trusted_proxies=env.int("TRUSTED_PROXIES", 0),
-            max_content_length=env.int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, minimum=1024),
-            secure_cookies=env.bool("SECURE_COOKIES", app_env == "production"),
-            session_lifetime=timedelta(hours=env.int("SESSION_LIFETIME_HOURS", 12, minimum=1)),
-            ratelimit_storage_uri=env.str("RATELIMIT_STORAGE_URI", "memory://"),
-            revocation_store_uri=env.str("REVOCATION_STORE_URI", "memory://"),
-            log_level=env.str("LOG_LEVEL", "INFO").upper(),
-            auth_issuer=env.str("AUTH_ISSUER", "flask-services-auth"),
-            auth_audience=env.str("AUTH_AUDIENCE", "flask-services"),
+            trusted_proxies=env.integer("TRUSTED_PROXIES", 0),
+            max_content_length=env.integer("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, minimum=1024),
+            secure_cookies=env.flag("SECURE_COOKIES", app_env == "production"),
+            session_lifetime=timedelta(hours=env.integer("SESSION_LIFETIME_HOURS", 12, minimum=1)),
+            ratelimit_storage_uri=env.text("RATELIMIT_STORAGE_URI", "memory://"),
+            revocation_store_uri=env.text("REVOCATION_STORE_URI", "memory://"),
+            log_level=env.text("LOG_LEVEL", "INFO").upper(),
+            auth_issuer=env.text("AUTH_ISSUER", "flask-services-auth"),
+            auth_audience=env.text("AUTH_AUDIENCE", "flask-services"),
             auth_jwks_url=env.optional("AUTH_JWKS_URL"),
             auth_jwks_file=env.optional("AUTH_JWKS_FILE"),
-            identity_cookie_name=env.str("IDENTITY_COOKIE_NAME", "identity"),
-            login_url=env.str("LOGIN_URL", "/auth/login"),
-            logout_url=env.str("LOGOUT_URL", "/auth/logout"),
-            redis_timeout_ms=env.int("REDIS_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, minimum=1),
+            identity_cookie_name=env.text("IDENTITY_COOKIE_NAME", "identity"),
+            login_url=env.text("LOGIN_URL", "/auth/login"),
+            logout_url=env.text("LOGOUT_URL", "/auth/logout"),
+            redis_timeout_ms=env.integer("REDIS_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, minimum=1),
             # libpq counts whole seconds and treats 1 as 2
-            database_connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", 3, minimum=2),
-            database_pool_timeout=env.int("DATABASE_POOL_TIMEOUT", 3, minimum=1),
-            database_statement_timeout_ms=env.int("DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=0),
+            database_connect_timeout=env.integer("DATABASE_CONNECT_TIMEOUT", 3, minimum=2),
+            database_pool_timeout=env.integer("DATABASE_POOL_TIMEOUT", 3, minimum=1),
+            database_statement_timeout_ms=env.integer(
+                "DATABASE_STATEMENT_TIMEOUT_MS", 5000, minimum=0
+            ),
         )
 
     def flask_config(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ def mail_config_from_env(env: Env) -> dict[str, Any]:
     transport = env.optional("MAIL_TRANSPORT")
     if transport is not None and transport not in TRANSPORTS:
         raise ConfigError(f"AUTH_MAIL_TRANSPORT must be one of {', '.join(TRANSPORTS)}")
-    security = env.str("MAIL_SMTP_SECURITY", "starttls")
+    security = env.text("MAIL_SMTP_SECURITY", "starttls")
     if security not in SMTP_SECURITY_PORTS:
         raise ConfigError(
             f"AUTH_MAIL_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_PORTS)}"
@@ -24,18 +24,18 @@ def mail_config_from_env(env: Env) -> dict[str, Any]:
     return {
         # None: files in development and tests, SMTP in production (see mail.transport).
         "MAIL_TRANSPORT": transport,
-        "MAIL_FROM": env.str("MAIL_FROM", "Flask services <no-reply@localhost>"),
-        "MAIL_SMTP_HOST": env.str("MAIL_SMTP_HOST", "localhost"),
-        "MAIL_SMTP_PORT": env.int("MAIL_SMTP_PORT", SMTP_SECURITY_PORTS[security], minimum=1),
+        "MAIL_FROM": env.text("MAIL_FROM", "Flask services <no-reply@localhost>"),
+        "MAIL_SMTP_HOST": env.text("MAIL_SMTP_HOST", "localhost"),
+        "MAIL_SMTP_PORT": env.integer("MAIL_SMTP_PORT", SMTP_SECURITY_PORTS[security], minimum=1),
         "MAIL_SMTP_SECURITY": security,
         "MAIL_SMTP_USERNAME": env.optional("MAIL_SMTP_USERNAME"),
         "MAIL_SMTP_PASSWORD": env.optional("MAIL_SMTP_PASSWORD"),
-        "MAIL_SMTP_TIMEOUT": env.int("MAIL_SMTP_TIMEOUT", 10, minimum=1),
+        "MAIL_SMTP_TIMEOUT": env.integer("MAIL_SMTP_TIMEOUT", 10, minimum=1),
         # The files transport: one .eml per message here (default: <instance>/mail).
         "MAIL_DIR": env.optional("MAIL_DIR"),
         # Retries: the n-th retry waits MAIL_RETRY_SECONDS * 2**(n-1); failed after the last.
-        "MAIL_MAX_ATTEMPTS": env.int("MAIL_MAX_ATTEMPTS", 8, minimum=1),
-        "MAIL_RETRY_SECONDS": env.int("MAIL_RETRY_SECONDS", 30, minimum=1),
+        "MAIL_MAX_ATTEMPTS": env.integer("MAIL_MAX_ATTEMPTS", 8, minimum=1),
+        "MAIL_RETRY_SECONDS": env.integer("MAIL_RETRY_SECONDS", 30, minimum=1),
         # How often the sender looks for due messages when the outbox was empty.
-        "MAIL_POLL_SECONDS": env.int("MAIL_POLL_SECONDS", 2, minimum=1),
+        "MAIL_POLL_SECONDS": env.integer("MAIL_POLL_SECONDS", 2, minimum=1),
     }

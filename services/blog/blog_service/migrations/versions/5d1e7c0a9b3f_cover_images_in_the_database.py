@@ -60,7 +60,7 @@ images = sa.table(
 def upload_folder() -> Path:
     """Where the old version kept the files: the setting it read, or its default."""
     default = Path(current_app.instance_path) / "uploads"
-    return Path(Env("blog").str("UPLOAD_FOLDER", str(default)))
+    return Path(Env("blog").text("UPLOAD_FOLDER", str(default)))
 
 
 def upgrade():
