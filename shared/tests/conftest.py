@@ -1,4 +1,5 @@
-"""Fixtures: a small Flask app built the way each service builds its own."""
+"""Fixtures: a small Flask app built the way each service builds its own, and the identity
+tokens, verifier and revocation stores the identity suites share."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from flask_sqlalchemy import SQLAlchemy
 from servicekit import Settings, init_service
 from servicekit.database import init_database
 from servicekit.errors import ErrorStyle, Problem
+from servicekit.revocation import MemoryRevocationStore, RevocationUnknownError
+from servicekit.testing import TestTokenIssuer
+from servicekit.verifier import TokenVerifier
 
 AppFactory = Callable[..., Flask]
 
@@ -86,3 +90,33 @@ def database_app(tmp_path: Path) -> Iterator[tuple[Flask, SQLAlchemy]]:
     yield app, db
     with app.app_context():
         db.engine.dispose()  # pooled connections must not outlive the test
+
+
+@pytest.fixture
+def key() -> TestTokenIssuer:
+    """Mints the tokens the ``verifier`` fixture (and apps given its JWKS) accept."""
+    return TestTokenIssuer("key-1")
+
+
+@pytest.fixture
+def store() -> MemoryRevocationStore:
+    return MemoryRevocationStore()
+
+
+@pytest.fixture
+def verifier(key: TestTokenIssuer, store: MemoryRevocationStore) -> TokenVerifier:
+    return TokenVerifier(
+        issuer=key.issuer, audience=key.audience, revocations=store, jwks=key.jwks(), leeway=0
+    )
+
+
+class DownStore(MemoryRevocationStore):
+    """A revocation store that cannot answer (Redis stalled, or restarted without its marks)."""
+
+    def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
+        raise RevocationUnknownError("redis down")
+
+
+@pytest.fixture
+def down_store() -> MemoryRevocationStore:
+    return DownStore()

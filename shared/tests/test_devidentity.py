@@ -16,8 +16,8 @@ from servicekit.devidentity import (
     development_key,
     mint_development_token,
 )
-from servicekit.identity import TokenVerifier
 from servicekit.revocation import MemoryRevocationStore
+from servicekit.verifier import TokenVerifier
 
 BASE = {"AUTH_ISSUER": "iss", "AUTH_AUDIENCE": "aud"}
 

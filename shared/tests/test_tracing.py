@@ -24,10 +24,10 @@ from redis.retry import Retry
 from sqlalchemy import text
 
 from servicekit import tracing
-from servicekit.identity import TokenVerifier
 from servicekit.logging import JsonFormatter
 from servicekit.revocation import MemoryRevocationStore
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
+from servicekit.verifier import TokenVerifier
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"
@@ -240,7 +240,7 @@ class _JwksServer:
 @pytest.fixture
 def jwks_app(make_app: AppFactory) -> Iterator[tuple[Flask, _JwksServer]]:
     """An app whose view fetches the JWKS over HTTP, as blog and api fetch auth's."""
-    key = SigningKey()
+    key = TestTokenIssuer()
     server = _JwksServer(key.jwks())
     verifier = TokenVerifier(
         issuer="i", audience="a", revocations=MemoryRevocationStore(), jwks_url=server.url

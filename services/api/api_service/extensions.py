@@ -11,7 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 from werkzeug.exceptions import HTTPException
 
-from servicekit.identity import bearer_identity
+from servicekit.bearer import bearer_identity
 
 
 class Base(DeclarativeBase):

@@ -27,11 +27,7 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api_service.extensions import db
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
+from servicekit.clock import utcnow
 
 
 def created_at_of_the_row(context: DefaultExecutionContext) -> datetime:

@@ -15,13 +15,13 @@ from factories import ApiClient, make_app
 from flask import Flask
 
 from api_service.extensions import db
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
 
 
 @pytest.fixture(scope="session")
-def signing_key() -> SigningKey:
+def token_issuer() -> TestTokenIssuer:
     """The key 'auth' signs test tokens with; the app trusts its public half."""
-    return SigningKey()
+    return TestTokenIssuer()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,10 +31,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def app(request: pytest.FixtureRequest, tmp_path: Path, signing_key: SigningKey) -> Iterator[Flask]:
+def app(
+    request: pytest.FixtureRequest, tmp_path: Path, token_issuer: TestTokenIssuer
+) -> Iterator[Flask]:
     """An app on empty tables, configured by the test's ``config`` marker if any."""
     marker = request.node.get_closest_marker("config")
-    app = make_app(tmp_path, signing_key, **(marker.kwargs if marker else {}))
+    app = make_app(tmp_path, token_issuer, **(marker.kwargs if marker else {}))
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -46,20 +48,20 @@ def app(request: pytest.FixtureRequest, tmp_path: Path, signing_key: SigningKey)
 
 
 @pytest.fixture
-def alice(app: Flask, signing_key: SigningKey) -> ApiClient:
+def alice(app: Flask, token_issuer: TestTokenIssuer) -> ApiClient:
     """User 1, a reader."""
-    return ApiClient(app.test_client(), signing_key.mint(sub="1", name="alice"))
+    return ApiClient(app.test_client(), token_issuer.mint(sub="1", name="alice"))
 
 
 @pytest.fixture
-def bob(app: Flask, signing_key: SigningKey) -> ApiClient:
+def bob(app: Flask, token_issuer: TestTokenIssuer) -> ApiClient:
     """User 2, a reader."""
-    return ApiClient(app.test_client(), signing_key.mint(sub="2", name="bob"))
+    return ApiClient(app.test_client(), token_issuer.mint(sub="2", name="bob"))
 
 
 @pytest.fixture
-def admin(app: Flask, signing_key: SigningKey) -> ApiClient:
+def admin(app: Flask, token_issuer: TestTokenIssuer) -> ApiClient:
     """User 3, an admin."""
     return ApiClient(
-        app.test_client(), signing_key.mint(sub="3", name="root", roles=["reader", "admin"])
+        app.test_client(), token_issuer.mint(sub="3", name="root", roles=["reader", "admin"])
     )

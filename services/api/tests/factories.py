@@ -11,12 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api_service import create_app
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
 
 
-def make_app(tmp_path: Path, signing_key: SigningKey, **overrides: Any) -> Flask:
+def make_app(tmp_path: Path, token_issuer: TestTokenIssuer, **overrides: Any) -> Flask:
     """A testing app whose instance folder is ``tmp_path``."""
-    config: dict[str, Any] = {"AUTH_JWKS": signing_key.jwks(), **overrides}
+    config: dict[str, Any] = {"AUTH_JWKS": token_issuer.jwks(), **overrides}
     database_url = os.environ.get("TEST_DATABASE_URL")
     environ = {"APP_ENV": "testing", "API_INSTANCE_PATH": str(tmp_path)}
     if database_url:

@@ -10,7 +10,7 @@ from flask import Flask
 
 from api_service import create_app
 from api_service.extensions import db
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
 
 
 @pytest.fixture
@@ -61,10 +61,10 @@ def test_dev_token_refuses_outside_development(app: Flask) -> None:
 
 
 def test_dev_token_refuses_when_a_real_key_source_is_configured(
-    tmp_path: Path, signing_key: SigningKey
+    tmp_path: Path, token_issuer: TestTokenIssuer
 ) -> None:
     app = create_app(
-        {"AUTH_JWKS": signing_key.jwks()},
+        {"AUTH_JWKS": token_issuer.jwks()},
         environ={"APP_ENV": "development", "API_INSTANCE_PATH": str(tmp_path)},
     )
     result = app.test_cli_runner().invoke(args=["dev-token"])

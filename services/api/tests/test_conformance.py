@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api_service.extensions import db
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
 
 CHECKS = [
     not_a_server_error,
@@ -41,13 +41,13 @@ CHECKS = [
 
 
 @pytest.fixture
-def conformance_app(tmp_path: Path, signing_key: SigningKey) -> Iterator[tuple[Flask, str]]:
+def conformance_app(tmp_path: Path, token_issuer: TestTokenIssuer) -> Iterator[tuple[Flask, str]]:
     """An app with a project and a task (id 1) owned by the token's user, and that token."""
-    app = make_app(tmp_path, signing_key, RATELIMIT_ENABLED=False)
+    app = make_app(tmp_path, token_issuer, RATELIMIT_ENABLED=False)
     with app.app_context():
         db.drop_all()
         db.create_all()
-    token = signing_key.mint(sub="1", name="alice")
+    token = token_issuer.mint(sub="1", name="alice")
     client = ApiClient(app.test_client(), token)
     project = create_project(client)
     create_task(client, project["id"], tags=["seed"])

@@ -18,7 +18,7 @@ from flask import Flask
 from api_service.extensions import db
 from servicekit.redisclient import redis_client
 from servicekit.revocation import RedisRevocationStore
-from servicekit.testing import PrivateRedis, SigningKey, redis_server_binary
+from servicekit.testing import PrivateRedis, TestTokenIssuer, redis_server_binary
 
 pytestmark = pytest.mark.skipif(redis_server_binary() is None, reason="needs redis-server")
 
@@ -34,10 +34,12 @@ def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, signing_key: SigningKey, redis_server: PrivateRedis) -> Iterator[Flask]:
+def app(
+    tmp_path: Path, token_issuer: TestTokenIssuer, redis_server: PrivateRedis
+) -> Iterator[Flask]:
     """The api with its rate limits and revocations in the private Redis."""
     urls = {"REVOCATION_STORE_URI": redis_server.url, "RATELIMIT_STORAGE_URI": redis_server.url}
-    app = make_app(tmp_path, signing_key, **urls)
+    app = make_app(tmp_path, token_issuer, **urls)
     with app.app_context():
         db.drop_all()
         db.create_all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from factories import ApiClient, create_project
 from flask import Flask
 
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
 
 
 def test_no_token_is_401_with_www_authenticate(app: Flask) -> None:
@@ -22,14 +22,14 @@ def test_no_token_is_401_with_www_authenticate(app: Flask) -> None:
         assert response.mimetype == "application/problem+json"
 
 
-def test_bad_tokens_are_401(app: Flask, signing_key: SigningKey) -> None:
+def test_bad_tokens_are_401(app: Flask, token_issuer: TestTokenIssuer) -> None:
     client = app.test_client()
-    other_key = SigningKey(kid=signing_key.kid)
+    other_key = TestTokenIssuer(kid=token_issuer.kid)
     tokens = {
         "garbage": "not-a-token",
-        "expired": signing_key.mint(issued_at=1_000_000, lifetime=60),
+        "expired": token_issuer.mint(issued_at=1_000_000, lifetime=60),
         "wrong key": other_key.mint(),
-        "wrong audience": signing_key.mint(aud="someone-else"),
+        "wrong audience": token_issuer.mint(aud="someone-else"),
     }
     for reason, token in tokens.items():
         response = client.get("/v1/projects", headers={"Authorization": f"Bearer {token}"})
@@ -37,9 +37,9 @@ def test_bad_tokens_are_401(app: Flask, signing_key: SigningKey) -> None:
         assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
-def test_the_identity_cookie_is_not_accepted(app: Flask, signing_key: SigningKey) -> None:
+def test_the_identity_cookie_is_not_accepted(app: Flask, token_issuer: TestTokenIssuer) -> None:
     client = app.test_client()
-    client.set_cookie("identity", signing_key.mint())
+    client.set_cookie("identity", token_issuer.mint())
     assert client.get("/v1/projects").status_code == 401
 
 

@@ -6,19 +6,19 @@ import pytest
 from factories import ApiClient, create_project
 from flask import Flask
 
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
 
 
-def scoped(app: Flask, signing_key: SigningKey, scope: str) -> ApiClient:
+def scoped(app: Flask, token_issuer: TestTokenIssuer, scope: str) -> ApiClient:
     """alice (user 1) with a token limited to ``scope``, as auth issues for a personal token."""
-    return ApiClient(app.test_client(), signing_key.mint(sub="1", scope=scope, pat=7))
+    return ApiClient(app.test_client(), token_issuer.mint(sub="1", scope=scope, pat=7))
 
 
 def test_a_read_only_token_reads_but_cannot_write(
-    app: Flask, signing_key: SigningKey, alice: ApiClient
+    app: Flask, token_issuer: TestTokenIssuer, alice: ApiClient
 ) -> None:
     project = create_project(alice)
-    reader = scoped(app, signing_key, "tasks:read")
+    reader = scoped(app, token_issuer, "tasks:read")
 
     assert reader.get("/v1/projects").status_code == 200
     assert reader.get(f"/v1/projects/{project['id']}").status_code == 200
@@ -34,10 +34,10 @@ def test_a_read_only_token_reads_but_cannot_write(
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 def test_every_change_needs_tasks_write(
-    app: Flask, signing_key: SigningKey, alice: ApiClient, method: str
+    app: Flask, token_issuer: TestTokenIssuer, alice: ApiClient, method: str
 ) -> None:
     project = create_project(alice)
-    reader = scoped(app, signing_key, "tasks:read")
+    reader = scoped(app, token_issuer, "tasks:read")
     response = reader.request(
         method,
         f"/v1/projects/{project['id']}",
@@ -48,8 +48,8 @@ def test_every_change_needs_tasks_write(
     assert response.json["missing_scope"] == "tasks:write"
 
 
-def test_a_write_only_token_cannot_read(app: Flask, signing_key: SigningKey) -> None:
-    writer = scoped(app, signing_key, "tasks:write")
+def test_a_write_only_token_cannot_read(app: Flask, token_issuer: TestTokenIssuer) -> None:
+    writer = scoped(app, token_issuer, "tasks:write")
     assert writer.post("/v1/projects", json={"name": "Blind"}).status_code == 201
     response = writer.get("/v1/projects")
     assert response.status_code == 403
@@ -57,9 +57,9 @@ def test_a_write_only_token_cannot_read(app: Flask, signing_key: SigningKey) -> 
 
 
 def test_both_scopes_allow_everything_and_no_scope_means_full_rights(
-    app: Flask, signing_key: SigningKey, alice: ApiClient
+    app: Flask, token_issuer: TestTokenIssuer, alice: ApiClient
 ) -> None:
-    both = scoped(app, signing_key, "tasks:read tasks:write")
+    both = scoped(app, token_issuer, "tasks:read tasks:write")
     assert both.post("/v1/projects", json={"name": "Full"}).status_code == 201
     assert both.get("/v1/projects").json["total"] == 1
     # alice's fixture token has no scope claim: a session or password token, all rights.
@@ -67,8 +67,8 @@ def test_both_scopes_allow_everything_and_no_scope_means_full_rights(
 
 
 def test_a_token_with_an_unknown_scope_only_is_refused_everything(
-    app: Flask, signing_key: SigningKey
+    app: Flask, token_issuer: TestTokenIssuer
 ) -> None:
-    other = scoped(app, signing_key, "blog:write")
+    other = scoped(app, token_issuer, "blog:write")
     assert other.get("/v1/projects").status_code == 403
     assert other.post("/v1/projects", json={"name": "x"}).status_code == 403

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_service.events import auth_event
 from auth_service.extensions import db
-from auth_service.models import User, utcnow
+from auth_service.models import User
+from servicekit.clock import utcnow
 
 #: What each stored kind means, in the words the account page uses.
 DESCRIPTIONS = {

@@ -12,9 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from auth_service.accounts.lookup import find_user
 from auth_service.extensions import db
-from auth_service.models import ROLES, User, new_session_token, utcnow
+from auth_service.models import User, new_session_token
 from auth_service.passwords import hash_password, password_problem
 from auth_service.signing import write_private_key
+from servicekit.claims import ROLES
+from servicekit.clock import utcnow
 
 
 @click.command("create-admin")

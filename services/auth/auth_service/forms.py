@@ -25,9 +25,9 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Regexp
 
 from auth_service.accounts.lookup import normalize_name
-from auth_service.models import ROLES
 from auth_service.passwords import MAX_LENGTH, password_problem
 from auth_service.tokens.scopes import SCOPES
+from servicekit.claims import ROLES
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 PASSWORD_LENGTH = Length(max=MAX_LENGTH, message=f"Use at most {MAX_LENGTH} characters.")

@@ -10,26 +10,22 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_service.extensions import db
+from servicekit.claims import ROLES, passes_role_check
+from servicekit.clock import utcnow
 
-#: Every role the system knows, weakest first. Everyone who registers is a reader.
-ROLES = ("reader", "author", "admin")
+#: Everyone who registers is a reader (the roles themselves: servicekit.claims.ROLES).
 DEFAULT_ROLES = ("reader",)
 
 
 def new_session_token() -> str:
     """A fresh, unguessable session version for Flask-Login's alternative id."""
     return secrets.token_urlsafe(24)
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware (stored as UTC)."""
-    return datetime.now(UTC)
 
 
 class User(db.Model):  # type: ignore[name-defined,misc]
@@ -136,8 +132,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
     def has_role(self, *roles: str) -> bool:
         """Whether the user has one of ``roles``; an admin passes every role check."""
-        mine = self.roles
-        return "admin" in mine or any(role in mine for role in roles)
+        return passes_role_check(self.roles, *roles)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 import flask_login
-from flask import current_app, g, session
+from flask import g, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 from werkzeug.wrappers import Response
@@ -28,9 +28,11 @@ from auth_service.activity import client_details, record_event
 from auth_service.devices.models import Device, new_device_key
 from auth_service.events import auth_event
 from auth_service.extensions import db
-from auth_service.models import User, utcnow
+from auth_service.models import User
 from auth_service.revocations import publish_mark, publish_revoked_tokens, record_revoked_tokens
 from auth_service.signing import issue_token
+from servicekit.clock import utcnow
+from servicekit.identitycookie import set_identity_cookie
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -128,19 +130,10 @@ def end_devices(user: User, devices: list[Device]) -> bool:
     return published
 
 
-def set_identity_cookie(response: Response, user: User) -> Response:
+def issue_identity_cookie(response: Response, user: User) -> Response:
     """Put a fresh identity token for ``user`` in the origin-wide cookie blog reads."""
     issued = issue_token(user.id, user.username, user.roles)
-    config = current_app.config
-    response.set_cookie(
-        config["IDENTITY_COOKIE_NAME"],
-        issued.token,
-        max_age=issued.lifetime,
-        path="/",
-        secure=config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
-    )
+    set_identity_cookie(response, issued.token, max_age=issued.lifetime)
     if user.device_key is not None:  # remembered, so ending the device revokes the token
         db.session.execute(
             update(Device)
@@ -149,19 +142,6 @@ def set_identity_cookie(response: Response, user: User) -> Response:
         )
         db.session.commit()
     auth_event("token_issued", user, via="cookie", jti=issued.jti)
-    return response
-
-
-def clear_identity_cookie(response: Response) -> Response:
-    """Remove the identity cookie from the browser."""
-    config = current_app.config
-    response.delete_cookie(
-        config["IDENTITY_COOKIE_NAME"],
-        path="/",
-        secure=config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
-    )
     return response
 
 

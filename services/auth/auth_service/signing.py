@@ -23,10 +23,7 @@ import base64
 import hashlib
 import json
 import os
-import time
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +32,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
 
+from servicekit.claims import identity_claims
+from servicekit.clock import utcnow
 from servicekit.settings import ConfigError
 
 ALGORITHM = "EdDSA"
@@ -56,7 +55,7 @@ def write_private_key(path: Path) -> Path:
     The file is created readable by its owner only and never overwritten.
     """
     if path.is_dir():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
         path = path / f"{stamp}.pem"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -199,32 +198,27 @@ def issue_token(
     scope: str | None = None,
     pat: int | None = None,
 ) -> IssuedToken:
-    """Sign an identity token with the claims every verifier expects (docs/design.md).
+    """Sign an identity token with the claims every verifier expects (docs/design.md,
+    :func:`servicekit.claims.identity_claims`).
 
-    ``iat`` keeps sub-second precision: the verifier refuses tokens issued before a user's
-    revocation mark, and a login right after a logout must not fall in the same second.
     A token exchanged for a personal access token also carries ``scope`` (space-separated,
     RFC 8693) and ``pat``, the personal token's id; without ``scope`` the token has the
     user's full rights.
     """
     config = current_app.config
     lifetime = int(config["AUTH_TOKEN_LIFETIME"])
-    now = time.time()
-    jti = uuid.uuid4().hex
-    claims: dict[str, Any] = {
-        "sub": str(user_id),
-        "name": username,
-        "roles": roles,
-        "iss": config["AUTH_ISSUER"],
-        "aud": config["AUTH_AUDIENCE"],
-        "iat": now,
-        "exp": now + lifetime,
-        "jti": jti,
-    }
+    claims = identity_claims(
+        str(user_id),
+        username,
+        roles,
+        issuer=config["AUTH_ISSUER"],
+        audience=config["AUTH_AUDIENCE"],
+        lifetime=lifetime,
+    )
     if scope is not None:
         claims["scope"] = scope
     if pat is not None:
         claims["pat"] = pat
     key = keyring().active
     token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
-    return IssuedToken(token=token, jti=jti, expires_at=now + lifetime, lifetime=lifetime)
+    return IssuedToken(token=token, jti=claims["jti"], expires_at=claims["exp"], lifetime=lifetime)

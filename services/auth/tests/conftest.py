@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from auth_service import create_app
 from auth_service.extensions import db
 from auth_service.models import User
-from servicekit.identity import TokenVerifier
 from servicekit.revocation import revocation_store_from_uri
+from servicekit.verifier import TokenVerifier
 from tests.factories import PASSWORD, make_user
 
 #: argon2 parameters that cost microseconds; the app accepts them only with APP_ENV=testing.

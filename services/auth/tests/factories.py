@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from flask import Flask
 
 from auth_service.extensions import db
-from auth_service.models import User, new_session_token, utcnow
+from auth_service.models import User, new_session_token
 from auth_service.passwords import hash_password
+from servicekit.clock import utcnow
 
 PASSWORD = "correct horse battery staple"
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from auth_service.models import User
-from servicekit.identity import TokenError, TokenVerifier
+from servicekit.verifier import TokenError, TokenVerifier
 from tests.factories import PASSWORD, make_user
 
 

@@ -12,7 +12,7 @@ from auth_service.devices.models import Device
 from auth_service.extensions import db
 from auth_service.models import RevokedToken, User
 from auth_service.sessions import end_devices
-from servicekit.identity import TokenError, TokenVerifier
+from servicekit.verifier import TokenError, TokenVerifier
 from tests.conftest import identity_cookie, login, post_form
 from tests.factories import PASSWORD, make_user
 

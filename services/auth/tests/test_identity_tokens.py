@@ -15,9 +15,9 @@ from flask.testing import FlaskClient
 
 from auth_service.models import User
 from auth_service.signing import write_private_key
-from servicekit.identity import TokenError, TokenVerifier
 from servicekit.revocation import revocation_store_from_uri
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
+from servicekit.verifier import TokenError, TokenVerifier
 from tests.conftest import AppFactory
 from tests.factories import make_user
 from tests.test_api import get_token
@@ -40,7 +40,7 @@ def test_another_key_with_the_same_kid_is_refused(
     client: FlaskClient, user: User, verifier: TokenVerifier
 ) -> None:
     kid = client.get("/.well-known/jwks.json").get_json()["keys"][0]["kid"]
-    impostor = SigningKey(kid)
+    impostor = TestTokenIssuer(kid)
     with pytest.raises(TokenError):
         verifier.verify(impostor.mint(sub=str(user.id), roles=["admin"]))
 
@@ -88,7 +88,7 @@ def test_expired_token_is_refused(
 
 
 def test_unknown_kid_is_refused(client: FlaskClient, user: User, verifier: TokenVerifier) -> None:
-    stranger = SigningKey("not-a-published-kid")
+    stranger = TestTokenIssuer("not-a-published-kid")
     with pytest.raises(TokenError, match="unknown key id"):
         verifier.verify(stranger.mint(sub=str(user.id)))
 

@@ -23,7 +23,7 @@ from auth_service.extensions import db
 from auth_service.mail.models import FAILED, SENT, OutboxMessage
 from auth_service.mail.sender import LEASE, claim_due, deliver_due, run_sender
 from auth_service.mail.transport import FileTransport, SmtpTransport, transport_for
-from auth_service.models import utcnow
+from servicekit.clock import utcnow
 from tests.conftest import AppFactory, login, post_form
 from tests.factories import make_user
 from tests.mailbox import outbox

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from auth_service.extensions import db
 from auth_service.models import User
 from auth_service.tokens.models import PersonalToken
-from servicekit.identity import TokenError, TokenVerifier
+from servicekit.verifier import TokenError, TokenVerifier
 from tests.conftest import login, post_form
 from tests.factories import PASSWORD, make_user
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner
 
 from auth_service.models import User
-from servicekit.identity import TokenVerifier
+from servicekit.verifier import TokenVerifier
 from tests.conftest import AppFactory, identity_cookie, login, post_form
 from tests.factories import PASSWORD, make_user
 from tests.mailbox import last_link, outbox

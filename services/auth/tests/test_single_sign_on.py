@@ -12,7 +12,9 @@ from flask_login import LoginManager, current_user
 from werkzeug.wrappers import Response
 
 from auth_service.models import User
-from servicekit.identity import bearer_identity, init_identity, install_cookie_login
+from servicekit.bearer import bearer_identity
+from servicekit.identity import init_identity
+from servicekit.identitycookie import install_cookie_login
 from tests.conftest import identity_cookie, login, post_form
 from tests.factories import PASSWORD, make_user
 from tests.test_api import get_token

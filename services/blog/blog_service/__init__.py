@@ -2,7 +2,7 @@
 
 ``create_app`` is the application factory; gunicorn runs ``blog_service:create_app()`` and
 ``flask --app blog_service run`` finds it too. Sign-in happens in the auth service: the blog
-only verifies the ``identity`` cookie auth sets (see servicekit.identity).
+only verifies the ``identity`` cookie auth sets (see servicekit.identitycookie).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from blog_service.posts.views import bp as posts_bp
 from blog_service.site.views import bp as site_bp
 from servicekit import init_service
 from servicekit.database import init_database
-from servicekit.identity import init_identity, install_cookie_login, login_url
+from servicekit.identity import init_identity
+from servicekit.identitycookie import install_cookie_login, login_url
 from servicekit.settings import Settings, instance_path_from_env
 
 MIGRATIONS = Path(__file__).parent / "migrations"

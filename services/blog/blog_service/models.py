@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Table, Text, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from blog_service.extensions import db
+from servicekit.clock import utcnow
 
 DRAFT = "draft"
 PUBLISHED = "published"
@@ -23,9 +24,13 @@ SLUG_MAX_LENGTH = 80
 TAG_MAX_LENGTH = 40
 
 
-def utcnow() -> datetime:
-    """The current time in UTC (stored without a zone: every time in this database is UTC)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+def naive_utcnow() -> datetime:
+    """The current time in UTC without its zone, as this database stores every time.
+
+    servicekit.clock.utcnow without the zone: the blog's columns keep none (SQLite has no
+    zones), and the templates' date filters put UTC back when showing them.
+    """
+    return utcnow().replace(tzinfo=None)
 
 
 def slugify(text: str, max_length: int = SLUG_MAX_LENGTH) -> str:
@@ -98,7 +103,7 @@ class StoredImage(db.Model):  # type: ignore[name-defined,misc]
     size: Mapped[int]
     #: Loaded only when asked for: checking who may see an image needs no bytes.
     data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=naive_utcnow)
 
 
 class Post(db.Model):  # type: ignore[name-defined,misc]
@@ -123,8 +128,8 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("images.sha256"), index=True, default=None
     )
     cover_alt: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=naive_utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=naive_utcnow, onupdate=naive_utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     # selectin: a list of posts loads all their tags in one more query, never one per post.
@@ -150,7 +155,7 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         """Publish the post (keeping its first publication date) or turn it back into a draft."""
         self.status = PUBLISHED if published else DRAFT
         if published and self.published_at is None:
-            self.published_at = utcnow()
+            self.published_at = naive_utcnow()
 
     @staticmethod
     def unique_slug(title: str) -> str:
@@ -182,6 +187,6 @@ class Comment(db.Model):  # type: ignore[name-defined,misc]
     author_id: Mapped[str] = mapped_column(String(64))
     author_name: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=naive_utcnow)
 
     post: Mapped[Post] = relationship(back_populates="comments", lazy="raise")

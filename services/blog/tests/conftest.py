@@ -19,34 +19,34 @@ from sqlalchemy import text
 
 from blog_service import create_app
 from blog_service.extensions import db
-from servicekit.testing import SigningKey
+from servicekit.testing import TestTokenIssuer
 
 _CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
-def signing_key() -> SigningKey:
+def token_issuer() -> TestTokenIssuer:
     """Stands in for the auth service's key: tokens it mints are trusted by the app."""
-    return SigningKey()
+    return TestTokenIssuer()
 
 
-def make_app(tmp_path: Path, signing_key: SigningKey, **overrides: object) -> Flask:
+def make_app(tmp_path: Path, token_issuer: TestTokenIssuer, **overrides: object) -> Flask:
     """A testing app whose instance folder is ``tmp_path``."""
     environ = {"APP_ENV": "testing", "BLOG_INSTANCE_PATH": str(tmp_path)}
     database_url = os.environ.get("TEST_DATABASE_URL")
     if database_url:
         environ["BLOG_DATABASE_URL"] = database_url
     config = {
-        "AUTH_JWKS": signing_key.jwks(),
+        "AUTH_JWKS": token_issuer.jwks(),
         **overrides,
     }
     return create_app(config, environ=environ)
 
 
 @pytest.fixture
-def app(tmp_path: Path, signing_key: SigningKey) -> Iterator[Flask]:
+def app(tmp_path: Path, token_issuer: TestTokenIssuer) -> Iterator[Flask]:
     """The blog on an empty database."""
-    app = make_app(tmp_path, signing_key)
+    app = make_app(tmp_path, token_issuer)
     with app.app_context():
         db.create_all()
     yield app
@@ -67,7 +67,7 @@ def client(app: Flask) -> FlaskClient:
 class Clients:
     """Makes test clients signed in as someone, the way auth's identity cookie would."""
 
-    def __init__(self, app: Flask, key: SigningKey) -> None:
+    def __init__(self, app: Flask, key: TestTokenIssuer) -> None:
         self.app = app
         self.key = key
 
@@ -79,9 +79,9 @@ class Clients:
 
 
 @pytest.fixture
-def sign_in(app: Flask, signing_key: SigningKey) -> Clients:
+def sign_in(app: Flask, token_issuer: TestTokenIssuer) -> Clients:
     """``sign_in("7", "bob", "author")`` returns a client signed in as bob."""
-    return Clients(app, signing_key)
+    return Clients(app, token_issuer)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from blog_service.extensions import db
-from servicekit.testing import PrivateRedis, SigningKey, redis_server_binary
+from servicekit.testing import PrivateRedis, TestTokenIssuer, redis_server_binary
 from tests.conftest import csrf_token, make_app
 from tests.factories import make_post
 from tests.test_comments import comment_count
@@ -33,7 +33,9 @@ def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, signing_key: SigningKey, redis_server: PrivateRedis) -> Iterator[Flask]:
+def app(
+    tmp_path: Path, token_issuer: TestTokenIssuer, redis_server: PrivateRedis
+) -> Iterator[Flask]:
     """The blog with rate limits and revocations in the private Redis (made whole by auth)."""
     from servicekit.redisclient import redis_client
     from servicekit.revocation import RedisRevocationStore
@@ -41,7 +43,7 @@ def app(tmp_path: Path, signing_key: SigningKey, redis_server: PrivateRedis) -> 
     RedisRevocationStore(redis_client(redis_server.url)).republish({})  # what auth does
     app = make_app(
         tmp_path,
-        signing_key,
+        token_issuer,
         REVOCATION_STORE_URI=redis_server.url,
         RATELIMIT_STORAGE_URI=redis_server.url,
     )

@@ -11,11 +11,16 @@ rendering, health endpoints and logging. The parts are importable on their own:
 * :mod:`servicekit.health`     ``/healthz`` and ``/readyz``
 * :mod:`servicekit.inputs`     bounded ids and page numbers, unstorable text, deeply nested JSON
 * :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check
-* :mod:`servicekit.identity`   verifying auth's tokens: cookie login, bearer tokens, roles
+* :mod:`servicekit.claims`     what an identity token says: its claims, the roles, the admin rule
+* :mod:`servicekit.verifier`   checking auth's tokens: keys, signature, claims, revocation
+* :mod:`servicekit.identity`   the app's verifier; a request's token verified once
+* :mod:`servicekit.identitycookie` the browser side: the identity cookie, cookie login, view guards
+* :mod:`servicekit.bearer`     the API side: ``Authorization: Bearer`` tokens, roles and scopes
+* :mod:`servicekit.clock`      the current time, timezone-aware UTC
 * :mod:`servicekit.revocation` where revoked tokens are remembered
 * :mod:`servicekit.redisclient` Redis clients bounded in time, never retried after a timeout
 * :mod:`servicekit.devidentity` a development-only signing key to run blog or api alone
-* :mod:`servicekit.testing`    test helpers: signing keys that mint tokens, SQL query counting
+* :mod:`servicekit.testing`    test helpers: a test token issuer, SQL query counting, private Redis
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
-import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from servicekit.claims import identity_claims
 
 DEV_KEY_FILE = "dev-signing-key.pem"
 DEV_JWKS_FILE = "dev-jwks.json"
@@ -93,15 +93,12 @@ def mint_development_token(
             "sign in through the auth service instead"
         )
     key, kid = development_key(instance_path)
-    now = time.time()
-    claims = {
-        "sub": sub,
-        "name": name,
-        "roles": list(roles),
-        "iss": config["AUTH_ISSUER"],
-        "aud": config["AUTH_AUDIENCE"],
-        "iat": now,
-        "exp": now + lifetime_seconds,
-        "jti": uuid.uuid4().hex,
-    }
+    claims = identity_claims(
+        sub,
+        name,
+        roles,
+        issuer=config["AUTH_ISSUER"],
+        audience=config["AUTH_AUDIENCE"],
+        lifetime=lifetime_seconds,
+    )
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})

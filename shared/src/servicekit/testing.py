@@ -17,9 +17,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
+from servicekit.claims import identity_claims
 
-class SigningKey:
-    """An Ed25519 key that mints identity tokens the way auth does, for tests."""
+
+class TestTokenIssuer:
+    """Mints identity tokens the way auth does, for tests: an Ed25519 key of its own, its
+    public half as a JWKS to give the app under test, and the claims of
+    :func:`servicekit.claims.identity_claims`. Not auth's production key (``signing.py``)."""
+
+    __test__ = False  # a test module importing it must not make pytest collect it
 
     def __init__(
         self,
@@ -57,17 +63,15 @@ class SigningKey:
         **claims: Any,
     ) -> str:
         """A signed token; any claim can be overridden (or removed by passing None)."""
-        now = time.time() if issued_at is None else issued_at
-        payload: dict[str, Any] = {
-            "sub": sub,
-            "name": name,
-            "roles": list(roles),
-            "iss": self.issuer,
-            "aud": self.audience,
-            "iat": now,
-            "exp": now + lifetime,
-            "jti": uuid.uuid4().hex,
-        }
+        payload = identity_claims(
+            sub,
+            name,
+            roles,
+            issuer=self.issuer,
+            audience=self.audience,
+            lifetime=lifetime,
+            issued_at=issued_at,
+        )
         payload.update(claims)
         payload = {key: value for key, value in payload.items() if value is not None}
         return jwt.encode(

@@ -41,8 +41,9 @@ from api_service.v1.http import (
     require_if_match,
 )
 from api_service.v1.queries import paginate, project_query, task_query
+from servicekit.bearer import bearer_required, require_scope
 from servicekit.errors import Problem
-from servicekit.identity import Identity, bearer_required, require_scope
+from servicekit.verifier import Identity
 
 Owned = TypeVar("Owned", Project, Task)
 ResourceResult = tuple[dict[str, Any], int, dict[str, str]] | Response

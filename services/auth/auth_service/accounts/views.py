@@ -33,14 +33,14 @@ from auth_service.ratelimits import (
 from auth_service.redirects import safe_next_url
 from auth_service.sessions import (
     active_devices,
-    clear_identity_cookie,
     end_all_sessions,
+    issue_identity_cookie,
     log_out_here,
     login_required,
-    set_identity_cookie,
     start_session,
 )
 from auth_service.two_factor import pending
+from servicekit.identitycookie import clear_identity_cookie
 
 bp = Blueprint("accounts", __name__)
 
@@ -115,7 +115,7 @@ def register() -> Response | str:
                 f"Welcome! Your account is ready. We sent a link to {user.email} to verify it.",
                 "success",
             )
-            return set_identity_cookie(redirect(url_for("accounts.account")), user)
+            return issue_identity_cookie(redirect(url_for("accounts.account")), user)
     return render_template("accounts/register.html", form=form)
 
 
@@ -130,7 +130,7 @@ def login() -> Response | str:
     """
     if request.method == "GET" and current_user.is_authenticated:
         target = safe_next_url(request.args.get("next"))
-        return set_identity_cookie(redirect(target), current_user)
+        return issue_identity_cookie(redirect(target), current_user)
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -143,7 +143,7 @@ def login() -> Response | str:
             return redirect(url_for("two_factor.login"))
         else:
             start_session(user, remember=bool(form.remember.data))
-            return set_identity_cookie(redirect(safe_next_url(form.next.data)), user)
+            return issue_identity_cookie(redirect(safe_next_url(form.next.data)), user)
     return render_template("accounts/login.html", form=form)
 
 
@@ -217,7 +217,7 @@ def change_password() -> Response | str:
         record_event("password_changed", user)
         start_session(user, remember=False, method=None)
         flash("Your password was changed. Other devices have been logged out.", "success")
-        return set_identity_cookie(redirect(url_for("accounts.account")), user)
+        return issue_identity_cookie(redirect(url_for("accounts.account")), user)
     return _account_page(password_form=form)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_service.extensions import db
-from auth_service.models import utcnow
+from servicekit.clock import utcnow
 
 
 def new_device_key() -> str:

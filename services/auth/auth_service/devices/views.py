@@ -13,11 +13,11 @@ from auth_service.forms import ConfirmForm
 from auth_service.models import User
 from auth_service.sessions import (
     active_devices,
-    clear_identity_cookie,
     end_devices,
     log_out_here,
     login_required,
 )
+from servicekit.identitycookie import clear_identity_cookie
 
 bp = Blueprint("devices", __name__)
 

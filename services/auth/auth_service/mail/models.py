@@ -8,7 +8,7 @@ from sqlalchemy import DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auth_service.extensions import db
-from auth_service.models import utcnow
+from servicekit.clock import utcnow
 
 #: Waiting for (another) delivery attempt.
 PENDING = "pending"

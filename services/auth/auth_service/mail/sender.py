@@ -22,7 +22,7 @@ from sqlalchemy import select
 from auth_service.extensions import db
 from auth_service.mail.models import FAILED, PENDING, SENT, OutboxMessage
 from auth_service.mail.transport import Transport, build_message, transport_for
-from auth_service.models import utcnow
+from servicekit.clock import utcnow
 
 log = logging.getLogger("auth_service.mail")
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from flask import Flask
 
 from auth_service.mail.models import OutboxMessage
-from auth_service.models import utcnow
+from servicekit.clock import utcnow
 
 log = logging.getLogger("auth_service.mail")
 

@@ -19,12 +19,13 @@ from sqlalchemy import delete, select, update
 
 from auth_service.digests import digest
 from auth_service.extensions import db
-from auth_service.models import User, utcnow
+from auth_service.models import User
 from auth_service.revocations import publish_revoked_tokens, record_revoked_tokens
 from auth_service.sessions import as_utc
 from auth_service.signing import IssuedToken, issue_token
 from auth_service.tokens.models import PersonalToken, PersonalTokenExchange
 from auth_service.tokens.scopes import SCOPES
+from servicekit.clock import utcnow
 
 #: Tokens start with this, so secret scanners (and people) recognise one in a leaked file.
 PREFIX = "fsat_"

@@ -19,9 +19,10 @@ from sqlalchemy import delete, func, or_, select, update
 
 from auth_service.digests import digest
 from auth_service.extensions import db
-from auth_service.models import User, utcnow
+from auth_service.models import User
 from auth_service.two_factor.models import RecoveryCode
 from auth_service.two_factor.secret_box import decrypt
+from servicekit.clock import utcnow
 
 RECOVERY_CODE_COUNT = 10
 #: Lower-case letters and digits without the look-alikes (0/o, 1/l/i): 31 symbols; 16 of them

@@ -16,7 +16,7 @@ from auth_service.forms import (
     TwoFactorDisableForm,
     TwoFactorStartForm,
 )
-from auth_service.models import User, utcnow
+from auth_service.models import User
 from auth_service.passwords import verify_password
 from auth_service.ratelimits import (
     config_limit,
@@ -25,7 +25,7 @@ from auth_service.ratelimits import (
     log_lockout,
 )
 from auth_service.redirects import safe_next_url
-from auth_service.sessions import login_required, set_identity_cookie, start_session
+from auth_service.sessions import issue_identity_cookie, login_required, start_session
 from auth_service.two_factor import pending
 from auth_service.two_factor.codes import (
     check_second_factor,
@@ -38,6 +38,7 @@ from auth_service.two_factor.codes import (
     use_totp,
 )
 from auth_service.two_factor.secret_box import decrypt, encrypt
+from servicekit.clock import utcnow
 
 bp = Blueprint("two_factor", __name__)
 
@@ -185,5 +186,5 @@ def login() -> Response | str:
                 record_event("recovery_code_used", user, remaining=left)
                 flash(f"You used a recovery code; {left} are left.", "warning")
             target = safe_next_url(state.get("next"))
-            return set_identity_cookie(redirect(target), user)
+            return issue_identity_cookie(redirect(target), user)
     return render_template("two_factor/login.html", form=form)

@@ -18,9 +18,9 @@ from auth_service.events import auth_event
 from auth_service.extensions import db, limiter
 from auth_service.forms import ConfirmForm, ResendVerificationForm
 from auth_service.links import email_change_for, user_for_verification
-from auth_service.models import utcnow
 from auth_service.ratelimits import config_limit, get_remote_address, log_lockout
 from auth_service.sessions import login_required
+from servicekit.clock import utcnow
 
 bp = Blueprint("verification", __name__)
 

@@ -13,13 +13,13 @@ from blog_service.forms import CommentForm, ConfirmForm
 from blog_service.models import Comment, Post
 from blog_service.permissions import can_delete_comment, can_see_post
 from blog_service.queries import post_comments
-from servicekit.identity import roles_required
+from servicekit.identitycookie import signed_in_required
 
 bp = Blueprint("comments", __name__)
 
 
 @bp.post("/posts/<slug>/comments")
-@roles_required()  # signed in, any role
+@signed_in_required
 @limiter.limit(lambda: current_app.config["BLOG_WRITE_RATE_LIMIT"])
 def create(slug: str) -> Response | tuple[str, int]:
     """Add a comment; an invalid one re-shows the post with the message next to the field."""
@@ -51,7 +51,7 @@ def create(slug: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/comments/<int:comment_id>/delete")
-@roles_required()  # signed in, any role
+@signed_in_required
 def delete(comment_id: int) -> Response:
     """Delete a comment (its author, the post's author, or an admin)."""
     comment = db.session.scalar(

@@ -7,11 +7,13 @@ token names and sets the cookie only on a POST with a CSRF token (no GET changes
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from blog_service.forms import ConfirmForm
-from servicekit.identity import Identity, TokenError, get_verifier
+from servicekit.identity import get_verifier
+from servicekit.identitycookie import clear_identity_cookie, set_identity_cookie
+from servicekit.verifier import Identity, TokenError
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -31,17 +33,8 @@ def sign_in() -> Response | str:
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template("dev/sign_in.html", form=form, identity=identity, token=token)
-    response = redirect(url_for("posts.index"))
-    response.set_cookie(
-        current_app.config["IDENTITY_COOKIE_NAME"],
-        token,
-        max_age=max(0, int(identity.expires_at - identity.issued_at)),
-        path="/",
-        httponly=True,
-        samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-    )
-    return response
+    lifetime = max(0, int(identity.expires_at - identity.issued_at))
+    return set_identity_cookie(redirect(url_for("posts.index")), token, max_age=lifetime)
 
 
 @bp.route("/sign-out", methods=["GET", "POST"])
@@ -50,6 +43,4 @@ def sign_out() -> Response | str:
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template("dev/sign_out.html", form=form)
-    response = redirect(url_for("posts.index"))
-    response.delete_cookie(current_app.config["IDENTITY_COOKIE_NAME"], path="/")
-    return response
+    return clear_identity_cookie(redirect(url_for("posts.index")))

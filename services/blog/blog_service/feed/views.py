@@ -7,8 +7,8 @@ import re
 from flask import Blueprint, current_app, render_template
 
 from blog_service.extensions import db
-from blog_service.models import utcnow
 from blog_service.queries import published_posts
+from servicekit.clock import utcnow
 
 bp = Blueprint("feed", __name__)
 

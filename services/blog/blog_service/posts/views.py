@@ -37,7 +37,7 @@ from blog_service.queries import (
     search_criteria,
     with_comment_counts,
 )
-from servicekit.identity import roles_required
+from servicekit.identitycookie import roles_required
 from servicekit.inputs import page_number
 
 log = logging.getLogger(__name__)
