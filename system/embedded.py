@@ -17,6 +17,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 import sys
 import threading
 from collections.abc import Mapping
@@ -117,6 +118,60 @@ def start_mail_sender(
     return start_background_sender(auth, stop)
 
 
+#: An ANSI escape sequence (Werkzeug colours its request lines by status).
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+#: The request line Werkzeug logs: ``"GET /auth/login HTTP/1.1"`` (the path is the second word).
+_REQUEST_LINE = re.compile(r'"[A-Z]+ (/[^ "]*)')
+
+
+def mount_for_path(path: str, mounts: list[Mount]) -> Mount | None:
+    """The mount that serves ``path``, as the dispatcher chooses it (the longest prefix)."""
+    for mount in sorted(mounts, key=lambda m: len(m.prefix), reverse=True):
+        if not mount.prefix or path == mount.prefix or path.startswith(mount.prefix + "/"):
+            return mount
+    return None
+
+
+class WerkzeugLines(logging.Filter):
+    """Werkzeug's own log lines, fit for the JSON log: the service that answered, no colours.
+
+    Werkzeug logs each request after the app returned, outside every app context, so the line
+    would name the process's first service; its path says which one answered. Its colour codes
+    are kept only when stderr is a terminal (they make a log file or a pipe unreadable).
+    """
+
+    def __init__(self, mounts: list[Mount], *, colours: bool) -> None:
+        super().__init__()
+        self.mounts = mounts
+        self.colours = colours
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.colours:
+            record.msg = ANSI_ESCAPE.sub("", str(record.msg))
+            if isinstance(record.args, tuple):
+                record.args = tuple(
+                    ANSI_ESCAPE.sub("", arg) if isinstance(arg, str) else arg for arg in record.args
+                )
+        found = _REQUEST_LINE.search(ANSI_ESCAPE.sub("", record.getMessage()))
+        mount = mount_for_path(found.group(1), self.mounts) if found else None
+        if mount is not None:
+            record.__dict__["service"] = mount.name  # an extra= field, as the formatter reads
+        return True
+
+
+def configure_embedded_logging(environ: Mapping[str, str]) -> None:
+    """JSON log lines on stderr: a line outside every app is the system's, Werkzeug's adapted."""
+    from servicekit.logging import configure_logging
+
+    # First: the lines logged outside every app (the start, Werkzeug's) name the system, not
+    # whichever service happened to configure logging first.
+    configure_logging("embedded", environ.get("LOG_LEVEL", "INFO"))
+    werkzeug = logging.getLogger("werkzeug")
+    for old in [f for f in werkzeug.filters if isinstance(f, WerkzeugLines)]:
+        werkzeug.removeFilter(old)
+    werkzeug.addFilter(WerkzeugLines(installed_mounts(), colours=sys.stderr.isatty()))
+
+
 def run_service_command(service: str, args: list[str], environ: Mapping[str, str]) -> None:
     """Run ``flask <args>`` for one service, configured as in the embedded system."""
     from flask.cli import FlaskGroup
@@ -140,6 +195,7 @@ def main() -> None:
     if len(sys.argv) > 1:
         run_service_command(sys.argv[1], sys.argv[2:], environ)
         return
+    configure_embedded_logging(environ)
     apps = create_apps(environ)
     upgrade_databases(apps)
     # With the reloader this runs twice: in the watching parent and in the serving child

@@ -33,6 +33,16 @@ def test_formatter_writes_one_json_object_with_extras() -> None:
     assert "request_id" not in entry
 
 
+def test_a_line_logged_inside_an_app_names_that_apps_service(make_app: AppFactory) -> None:
+    # The embedded runner serves three apps from one process and one handler: each line must
+    # name the service it came from, not the one that configured logging first.
+    record = logging.LogRecord("servicekit.access", logging.INFO, __file__, 1, "request", (), None)
+    formatter = JsonFormatter("embedded")
+    with make_app().app_context():
+        assert json.loads(formatter.format(record))["service"] == "demo"
+    assert json.loads(formatter.format(record))["service"] == "embedded"
+
+
 def test_formatter_includes_exceptions() -> None:
     try:
         raise ValueError("bad")

@@ -50,3 +50,48 @@ def test_each_service_counts_its_own_requests_at_its_metrics(system: System) -> 
     body = browser.get("/metrics").get_data(as_text=True)
     login = r'http_requests_total\{method="GET",route="/login",service="auth",status="200"\}'
     assert re.search(login, body)
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [("/", "blog"), ("/auth/login?next=/", "auth"), ("/api/v1/projects", "api")],
+)
+def test_an_access_line_names_the_service_that_answered_and_the_full_path(
+    system: System, json_lines: list[dict[str, object]], path: str, service: str
+) -> None:
+    system.browser().get(path)
+    access = [line for line in json_lines if line["logger"] == "servicekit.access"]
+    assert [(line["service"], line["path"]) for line in access] == [(service, path)]
+
+
+def test_werkzeug_lines_name_the_service_and_carry_no_colours_off_a_terminal() -> None:
+    from werkzeug import serving
+
+    from system.embedded import MOUNTS, WerkzeugLines
+
+    def werkzeug_line(path: str) -> logging.LogRecord:
+        # what serving.WSGIRequestHandler.log_request hands the "werkzeug" logger for a 404
+        request_line = serving._ansi_style(f"GET {path} HTTP/1.1", "yellow")
+        message = '127.0.0.1 - - [02/Dec/2026 10:00:00] "%s" %s %s'
+        args = (request_line, "404", "-")
+        return logging.LogRecord("werkzeug", logging.INFO, __file__, 1, message, args, None)
+
+    assert "\x1b[" in werkzeug_line("/").getMessage(), "Werkzeug colours it (else no test)"
+    formatter = JsonFormatter("embedded")
+    plain = WerkzeugLines(MOUNTS, colours=False)
+    lines = {}
+    for path in ("/api/v1/nothing", "/auth/nothing", "/apiary", "/nothing"):
+        record = werkzeug_line(path)
+        assert plain.filter(record)
+        lines[path] = json.loads(formatter.format(record))
+    assert {path: line["service"] for path, line in lines.items()} == {
+        "/api/v1/nothing": "api",
+        "/auth/nothing": "auth",
+        "/apiary": "blog",
+        "/nothing": "blog",
+    }
+    assert all("\x1b" not in line["message"] for line in lines.values())
+    assert '"GET /api/v1/nothing HTTP/1.1" 404 -' in lines["/api/v1/nothing"]["message"]
+    on_a_terminal = werkzeug_line("/nothing")
+    WerkzeugLines(MOUNTS, colours=True).filter(on_a_terminal)
+    assert "\x1b[" in on_a_terminal.getMessage()

@@ -99,7 +99,8 @@ def _finish_response(response: Response) -> Response:
         "request",
         extra={
             "method": req.method,
-            "path": req.full_path.rstrip("?") if req.query_string else req.path,
+            # with the prefix the service is mounted at (/api/v1/...), as the client sent it
+            "path": req.script_root + (req.full_path.rstrip("?") if req.query_string else req.path),
             "status": response.status_code,
             "duration_ms": round(duration_ms, 2),
             "user_id": ctx.get("user_id"),

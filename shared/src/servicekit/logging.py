@@ -17,7 +17,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from flask import g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -30,7 +30,11 @@ _HANDLER_NAME = "servicekit-json"
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one line of JSON, with the fields passed in ``extra=``."""
+    """Formats a record as one line of JSON, with the fields passed in ``extra=``.
+
+    ``service`` is the app's ``SERVICE_NAME`` when the record is logged inside an app context
+    (several apps share a process in the embedded runner), else the one given here.
+    """
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -44,6 +48,8 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "message": record.getMessage(),
         }
+        if has_app_context():
+            entry["service"] = current_app.config.get("SERVICE_NAME") or self.service
         if has_request_context():
             if "request_id" in g:
                 entry["request_id"] = g.request_id
@@ -149,7 +155,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     """Send every log record of the process to stderr as JSON lines (idempotent).
 
     In the embedded development mode three services share a process; the first one to call
-    this names the handler's service, and each record still says which logger wrote it.
+    this names the service of the lines logged outside any app (the embedded runner calls it
+    first), and a line logged inside an app names that app's service.
     """
     root = logging.getLogger()
     root.setLevel(level)
