@@ -8,10 +8,12 @@ import pytest
 from conftest import AppFactory
 from flask import Flask, jsonify, request
 
+from servicekit.errors import invalid_fields
 from servicekit.inputs import (
     MAX_ID,
     MAX_PAGE,
     has_control_characters,
+    json_body,
     page_number,
     unstorable,
 )
@@ -35,8 +37,15 @@ def _with_views(app: Flask) -> Flask:
         return jsonify(name=name)
 
     @app.post("/json")
-    def json_body() -> Any:
+    def json_echo() -> Any:
         return jsonify(body=request.get_json())
+
+    @app.post("/api-json")
+    def api_json() -> Any:
+        body = json_body()
+        if not isinstance(body, dict) or "name" not in body:
+            raise invalid_fields({"name": ["Required."]})
+        return jsonify(body=body)
 
     @app.post("/json-silent")
     def json_silent() -> Any:
@@ -114,6 +123,28 @@ def test_deeply_nested_json_is_malformed_json(app: Flask) -> None:
     assert response.mimetype == "application/problem+json"
     assert client.post("/json-silent", data=deep, headers=headers).get_json() == {"parsed": False}
     assert client.post("/json", json=[[[1]]]).get_json() == {"body": [[[1]]]}
+
+
+@pytest.mark.parametrize(
+    ("request_args", "status"),
+    [
+        ({"json": {"name": "x"}}, 200),
+        ({"data": '{"name":', "content_type": "application/json"}, 400),
+        ({"data": "name=x", "content_type": "application/x-www-form-urlencoded"}, 415),
+        ({}, 415),
+        ({"json": {"title": "x"}}, 422),
+        ({"data": "null", "content_type": "application/json"}, 422),
+    ],
+)
+def test_a_json_api_answers_400_415_and_422_as_the_services_all_do(
+    app: Flask, request_args: dict[str, Any], status: int
+) -> None:
+    response = app.test_client().post("/api-json", **request_args)
+    assert response.status_code == status
+    if status == 422:
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["errors"] == {"name": ["Required."]}
+        assert "'errors' lists the messages of each field" in response.get_json()["detail"]
 
 
 def test_unstorable_names_nul_and_lone_surrogates() -> None:

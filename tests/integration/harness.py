@@ -54,7 +54,7 @@ class Browser:
 
     def log_in(self, username: str, password: str = PASSWORD, next: str = "") -> TestResponse:
         return self.submit(
-            "/auth/login", "/auth/login", login=username, password=password, next=next
+            "/auth/login", "/auth/login", username=username, password=password, next=next
         )
 
     def log_out(self) -> TestResponse:

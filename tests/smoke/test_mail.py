@@ -103,7 +103,7 @@ def test_a_stopped_smtp_server_delays_a_reset_email_but_loses_it_not(
     login = browser.get("/auth/login")
     answer = browser.post(
         "/auth/login",
-        data={"csrf_token": csrf_token(login.text), "login": username, "password": NEW_PASSWORD},
+        data={"csrf_token": csrf_token(login.text), "username": username, "password": NEW_PASSWORD},
     )
     assert answer.status_code == 302
     wait_for_mail(address, "Your password was changed")

@@ -173,7 +173,7 @@ def test_slow_clients_do_not_block_others(base_url: str) -> None:
                 # a body announced and never sent
                 connection.sendall(
                     b"POST /auth/login HTTP/1.1\r\nHost: smoke\r\nContent-Length: 100000\r\n"
-                    b"Content-Type: application/x-www-form-urlencoded\r\n\r\nlogin=a"
+                    b"Content-Type: application/x-www-form-urlencoded\r\n\r\nusername=a"
                 )
             slow.append(connection)
         time.sleep(0.5)
@@ -194,7 +194,7 @@ def test_large_bodies_are_buffered_and_too_large_ones_refused_at_the_gateway(
     """1 MiB is more than nginx keeps in memory (it spools to a file) and passes; more than
     MAX_CONTENT_LENGTH (8 MiB) is refused by nginx before any service sees it."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
-        spooled = http.post("/auth/login", data={"login": "x", "padding": "a" * 1024 * 1024})
+        spooled = http.post("/auth/login", data={"username": "x", "padding": "a" * 1024 * 1024})
         # the app itself answered (its Server-Timing header): no CSRF token, so a clean 400
         assert spooled.status_code == 400, spooled.text[:500]
         assert spooled.headers["server-timing"].startswith("app;")

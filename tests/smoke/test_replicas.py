@@ -35,7 +35,7 @@ def test_a_form_from_one_replica_is_accepted_by_another(browser: httpx.Client, u
             "/auth/login",
             data={
                 "csrf_token": csrf_token(page.text),
-                "login": f"nobody-{unique}",
+                "username": f"nobody-{unique}",
                 "password": "x",
             },
         )

@@ -61,7 +61,7 @@ def log_in(
         "/auth/login",
         data={
             "csrf_token": csrf_token(page.text),
-            "login": username,
+            "username": username,
             "password": password,
             "next": next_url,
         },

@@ -103,9 +103,13 @@ class RegisterForm(FlaskForm, NewPasswordMixin):  # type: ignore[misc]
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
-    """Log in with a username or an email address."""
+    """Log in with a username or an email address.
 
-    login = StringField(
+    The fields have the token API's names (``username``, ``password``), so a program or a
+    password manager needs one vocabulary for both.
+    """
+
+    username = StringField(
         "Username or email",
         filters=[_strip],
         validators=[DataRequired(), Length(max=254)],

@@ -64,13 +64,13 @@ def log_lockout(limit: RequestLimit) -> None:
 
 
 def submitted_login() -> str:
-    """The account an attempt names: form field ``login`` or JSON member ``username``."""
+    """The account an attempt names: ``username`` in the login form or the token API's JSON."""
     if request.is_json:
         # None for absurdly nested JSON too (servicekit.inputs): the view answers 400.
         body = request.get_json(silent=True)
         value = body.get("username") if isinstance(body, dict) else None
     else:
-        value = request.form.get("login")
+        value = request.form.get("username")
     return value if isinstance(value, str) else ""
 
 

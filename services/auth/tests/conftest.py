@@ -107,7 +107,7 @@ def csrf_token(client: FlaskClient) -> str:
 
 def login(client: FlaskClient, login: str = "alice", password: str = PASSWORD, **extra: Any) -> Any:
     """Post the login form with a valid CSRF token; returns the response (not followed)."""
-    data = {"login": login, "password": password, "csrf_token": csrf_token(client), **extra}
+    data = {"username": login, "password": password, "csrf_token": csrf_token(client), **extra}
     return client.post("/login", data=data)
 
 

@@ -100,7 +100,7 @@ def test_a_form_post_without_csrf_token_is_refused(app: Flask, client: FlaskClie
 
 
 def test_login_without_csrf_token_is_refused(client: FlaskClient, user: User) -> None:
-    response = client.post("/login", data={"login": "alice", "password": PASSWORD})
+    response = client.post("/login", data={"username": "alice", "password": PASSWORD})
     assert response.status_code == 400
     assert identity_cookie(client) is None
 

@@ -69,34 +69,56 @@ def test_a_deactivated_user_gets_no_token(app: Flask, client: FlaskClient) -> No
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "invalid"),
     [
-        {"username": "alice"},
-        {"password": PASSWORD},
-        {"username": 7, "password": PASSWORD},
-        {"username": "alice", "password": ""},
-        {"username": "alice", "password": "x" * 1000},
+        ({"username": "alice"}, {"password"}),
+        ({"password": PASSWORD}, {"username"}),
+        ({"username": 7, "password": PASSWORD}, {"username"}),
+        ({"username": "alice", "password": ""}, {"password"}),
+        ({"username": "alice", "password": "x" * 1000}, {"password"}),
     ],
 )
-def test_invalid_json_bodies_get_400_with_field_errors(
-    client: FlaskClient, user: User, body: dict[str, object]
+def test_well_formed_bodies_with_bad_members_get_422_with_field_errors_like_the_api(
+    client: FlaskClient, user: User, body: dict[str, object], invalid: set[str]
 ) -> None:
     response = client.post("/api/token", json=body)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
-    assert response.get_json()["errors"]
+    problem = response.get_json()
+    assert problem["detail"] == (
+        "The request body is invalid; 'errors' lists the messages of each field."
+    )
+    assert set(problem["errors"]) == invalid
 
 
-@pytest.mark.parametrize("data", ["not json", "[1, 2]", "null"])
-def test_non_object_bodies_get_400(client: FlaskClient, data: str) -> None:
+def test_every_invalid_member_is_named_at_once(client: FlaskClient) -> None:
+    response = client.post("/api/token", json={"username": 7})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "username": ["Required, a non-empty string."],
+        "password": ["Required, a non-empty string."],
+    }
+
+
+@pytest.mark.parametrize("data", ["[1, 2]", "null", '"alice"'])
+def test_well_formed_json_that_is_not_an_object_gets_422(client: FlaskClient, data: str) -> None:
+    response = client.post("/api/token", data=data, content_type="application/json")
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert list(response.get_json()["errors"]) == ["_schema"]
+
+
+@pytest.mark.parametrize("data", ["not json", '{"username": "alice",', ""])
+def test_malformed_json_gets_400(client: FlaskClient, data: str) -> None:
     response = client.post("/api/token", data=data, content_type="application/json")
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
+    assert response.get_json()["detail"] == "The request body is not well-formed JSON."
 
 
-def test_form_bodies_get_400(client: FlaskClient, user: User) -> None:
+def test_form_bodies_get_415_like_the_api(client: FlaskClient, user: User) -> None:
     response = client.post("/api/token", data={"username": "alice", "password": PASSWORD})
-    assert response.status_code == 400
+    assert response.status_code == 415
     assert response.mimetype == "application/problem+json"
 
 

@@ -23,7 +23,7 @@ def test_under_the_auth_prefix_every_url_and_redirect_is_prefixed(app: Flask, us
     response = client.post(
         "/login",
         base_url="http://localhost/auth",
-        data={"login": "alice", "password": PASSWORD, "csrf_token": token.group(1)},
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token.group(1)},
     )
     assert response.headers["Location"] == "/auth/account"
     identity = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("identity="))

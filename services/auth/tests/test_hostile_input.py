@@ -58,11 +58,11 @@ def test_a_nul_byte_in_the_login_form_is_a_400(client: FlaskClient, user: User) 
         ({"username": "alice", "password": "pass\udfffword"}, "password", "valid Unicode"),
     ],
 )
-def test_unstorable_text_in_the_token_api_is_a_400(
+def test_unstorable_text_in_the_token_api_is_a_422_naming_the_field(
     client: FlaskClient, user: User, body: dict[str, str], field: str, message: str
 ) -> None:
     response = client.post("/api/token", json=body)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     assert message in response.get_json()["errors"][field][0]
 

@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from servicekit.errors import PROBLEM_MIMETYPE
 from tests.conftest import AppFactory
 from tests.factories import PASSWORD, make_user
 
@@ -75,6 +76,28 @@ def test_a_real_token_matches_the_document(quiet_app: Flask) -> None:
     case = operation.Case(body={"username": "alice", "password": PASSWORD})
     response = case.call_and_validate(checks=CHECKS)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("request_args", "status"),
+    [
+        ({"data": "{", "content_type": "application/json"}, 400),
+        ({"data": {"username": "alice", "password": PASSWORD}}, 415),
+        ({"json": [1, 2]}, 422),
+        ({"json": {"username": "alice"}}, 422),
+        ({"json": {"grant_type": "client_credentials"}}, 422),
+        ({"json": {"username": "alice", "password": "wrong password"}}, 401),
+    ],
+)
+def test_every_error_of_the_token_endpoint_is_a_documented_problem(
+    quiet_app: Flask, request_args: dict[str, Any], status: int
+) -> None:
+    client = quiet_app.test_client()
+    responses = client.get("/openapi.json").get_json()["paths"]["/api/token"]["post"]["responses"]
+    response = client.post("/api/token", **request_args)
+    assert response.status_code == status
+    assert response.mimetype == PROBLEM_MIMETYPE
+    assert PROBLEM_MIMETYPE in responses[str(status)]["content"]
 
 
 def test_the_app_conforms_to_its_openapi_document(quiet_app: Flask) -> None:

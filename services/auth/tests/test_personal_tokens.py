@@ -176,13 +176,15 @@ def test_a_password_change_ends_the_tokens_derived_so_far(
     [
         {"grant_type": "personal_access_token"},
         {"grant_type": "personal_access_token", "token": 42},
+        {"grant_type": "personal_access_token", "token": "fsat_\u0000"},
         {"grant_type": "client_credentials"},
     ],
 )
-def test_bad_exchange_requests_are_400(client: FlaskClient, body: dict[str, object]) -> None:
+def test_bad_exchange_requests_are_422(client: FlaskClient, body: dict[str, object]) -> None:
     response = client.post("/api/token", json=body)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
+    assert set(response.get_json()["errors"]) <= {"grant_type", "token"}
 
 
 def test_unknown_tokens_are_401(client: FlaskClient) -> None:

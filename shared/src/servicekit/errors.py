@@ -54,6 +54,19 @@ class Problem(HTTPException):
         return [*super().get_headers(*args, **kwargs), *self.extra_headers.items()]
 
 
+def invalid_fields(errors: Mapping[str, Any], what: str = "request body") -> Problem:
+    """The 422 for a well-formed ``what`` (request body, query string) whose fields are invalid.
+
+    ``errors`` maps each field to its messages (``{"name": ["Required."]}``; ``_schema`` for the
+    body as a whole, as marshmallow names it). Every JSON API answers bad fields with this::
+
+        raise invalid_fields({"username": ["Required, a non-empty string."]})
+    """
+    return Problem(
+        422, f"The {what} is invalid; 'errors' lists the messages of each field.", errors=errors
+    )
+
+
 def problem_response(
     status: int,
     detail: str | None = None,

@@ -12,6 +12,8 @@ to every request; the functions are for the places that read input themselves.
   code that validates them (:func:`unstorable`), so that an API can name the field.
 * A JSON body nested deeper than Python's recursion limit is malformed JSON (a 400), not a
   ``RecursionError``.
+* :func:`json_body` reads a JSON API's body: ``415`` when it is not JSON, ``400`` when it is
+  malformed; the API then answers ``422`` for invalid fields (``servicekit.errors.invalid_fields``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from flask import Flask, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map, ValidationError
+
+from servicekit.errors import Problem
 
 #: The largest id a route accepts: PostgreSQL's INTEGER, the type of every id column.
 MAX_ID = 2**31 - 1
@@ -91,6 +95,21 @@ def unstorable(text: str) -> str | None:
     except UnicodeEncodeError:
         return "Must be valid Unicode text."
     return None
+
+
+def json_body() -> Any:
+    """The request's JSON body: a 415 problem when it is not JSON, a 400 when it is malformed.
+
+    Any well-formed JSON value is returned (an object, a list, ``null``...): whether it has the
+    right shape is the validation's to say, with a 422.
+    """
+    if not request.is_json:
+        raise Problem(415, "Send the request body as JSON with 'Content-Type: application/json'.")
+    try:
+        return request.get_json()
+    except BadRequest:
+        # Thousands of nested brackets are malformed JSON too (BoundedJSONProvider).
+        raise Problem(400, "The request body is not well-formed JSON.") from None
 
 
 def has_control_characters(text: str, *, multiline: bool = False) -> bool:

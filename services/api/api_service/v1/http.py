@@ -16,25 +16,11 @@ from typing import Any
 from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import BadRequest
 from werkzeug.http import quote_etag
 
 from api_service.extensions import db
-from servicekit.errors import Problem
-
-
-def json_body() -> Any:
-    """The request's JSON body; 415 when it is not JSON, 400 when it is malformed."""
-    if not request.is_json:
-        raise Problem(
-            415,
-            "Send the request body as JSON with 'Content-Type: application/json'.",
-        )
-    try:
-        return request.get_json()
-    except BadRequest:
-        # Thousands of nested brackets are malformed JSON too (servicekit.inputs).
-        raise Problem(400, "The request body is not well-formed JSON.") from None
+from servicekit.errors import Problem, invalid_fields
+from servicekit.inputs import json_body
 
 
 def _string_keys(messages: Any) -> Any:
@@ -48,11 +34,7 @@ def _validated(schema: Schema, data: Any, what: str, *, partial: bool = False) -
     try:
         result: dict[str, Any] = schema.load(data, partial=partial)
     except ValidationError as error:
-        raise Problem(
-            422,
-            f"The {what} is invalid; 'errors' lists the messages of each field.",
-            errors=_string_keys(error.messages),
-        ) from None
+        raise invalid_fields(_string_keys(error.messages), what) from None
     return result
 
 

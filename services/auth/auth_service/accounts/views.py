@@ -135,7 +135,7 @@ def login() -> Response | str:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        user = check_credentials(form.login.data or "", form.password.data or "")
+        user = check_credentials(form.username.data or "", form.password.data or "")
         if user is None:
             form.password.errors = [*form.password.errors, INVALID_CREDENTIALS]
         elif user.two_factor_enabled:  # the password was right; now the code

@@ -47,7 +47,10 @@ _SCHEMAS: dict[str, Any] = {
             "request_id": {"type": "string"},
             "errors": {
                 "type": "object",
-                "description": "For 400: the messages of each invalid field, by field name.",
+                "description": (
+                    "For 422: the messages of each invalid member, by name (`_schema`: the "
+                    "body as a whole)."
+                ),
                 "additionalProperties": {"type": "array", "items": {"type": "string"}},
             },
         },
@@ -136,8 +139,10 @@ DOCUMENT: dict[str, Any] = {
         "version": "1",
         "description": (
             "Bearer tokens for programs and the public keys that verify them. Errors are "
-            "application/problem+json (RFC 9457). The token endpoint is rate limited per client "
-            "address and per account, like the login form."
+            "application/problem+json (RFC 9457), with the api's status codes: 400 for "
+            "malformed JSON, 415 for a body that is not JSON, 422 with `errors` for invalid "
+            "members. The token endpoint is rate limited per client address and per account, "
+            "like the login form, whose fields have the same names (`username`, `password`)."
         ),
     },
     "paths": {
@@ -165,14 +170,21 @@ DOCUMENT: dict[str, Any] = {
                         },
                     ),
                     "400": _problem(
-                        "Not a JSON object, an unknown grant_type, or a field missing, empty or "
-                        "too long."
+                        "The body is not well-formed JSON, or the URL or query string holds "
+                        "text that cannot be stored (a NUL character or invalid Unicode)."
                     ),
                     "401": _problem(
                         "Wrong username or password (the same answer for both), a missing or "
                         "wrong two-factor code, or a personal token invalid, expired or revoked."
                     ),
                     "413": _problem("The body is larger than the limit (MAX_CONTENT_LENGTH)."),
+                    "415": _problem("The body is not JSON (`Content-Type: application/json`)."),
+                    "422": _problem(
+                        "Well-formed JSON that is not an object, an unknown `grant_type`, or a "
+                        "member missing, empty, too long or holding a NUL character or invalid "
+                        "Unicode; `errors` lists the messages of each. The status codes and the "
+                        "problem shape are the api's."
+                    ),
                     "429": _problem("Too many attempts from this address or for this account."),
                 },
             }

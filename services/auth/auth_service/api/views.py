@@ -7,7 +7,10 @@ Two ways to get a bearer token (the JSON member ``grant_type`` chooses):
 * ``personal_access_token``: ``token``, a personal access token made on /account/tokens; the
   bearer token it yields carries that token's ``scope``.
 
-Errors here are problem+json (RFC 9457): the blueprint is listed in PROBLEM_JSON_BLUEPRINTS.
+Errors here are problem+json (RFC 9457): the blueprint is listed in PROBLEM_JSON_BLUEPRINTS. The
+statuses are the api's (servicekit's helpers): 415 for a body that is not JSON, 400 for malformed
+JSON, 422 with each member's messages in ``errors`` for a JSON body whose members are wrong, 401
+for credentials that do not match.
 There is no CSRF token: the endpoint reads no cookie, so a forged cross-site request gains
 nothing it did not already send (the password).
 """
@@ -29,29 +32,40 @@ from auth_service.ratelimits import account_budget, config_limit, log_lockout
 from auth_service.signing import IssuedToken, issue_token, keyring
 from auth_service.tokens import personal
 from auth_service.two_factor.codes import check_second_factor
-from servicekit.errors import Problem
-from servicekit.inputs import unstorable
+from servicekit.errors import Problem, invalid_fields
+from servicekit.inputs import json_body, unstorable
 
 GRANT_TYPES = ("password", "personal_access_token")
 
 bp = Blueprint("api", __name__)
 
 
-def _credentials(body: Any) -> tuple[str, str]:
-    """``username`` and ``password`` from the JSON body, or a 400 naming what is wrong."""
+def _body() -> dict[str, Any]:
+    """The JSON object of the request: 415, 400 or 422 (the API's statuses) when it is not one."""
+    body = json_body()
     if not isinstance(body, dict):
-        raise Problem(400, "Send a JSON object with username and password.")
-    errors: dict[str, list[str]] = {}
-    for name in ("username", "password"):
-        value = body.get(name)
-        if not isinstance(value, str) or not value.strip():
-            errors[name] = ["Required, a non-empty string."]
-        elif len(value) > MAX_LENGTH * 2:
-            errors[name] = ["Too long."]
-        elif problem := unstorable(value):  # a NUL or a lone surrogate: no query, no hash
-            errors[name] = [problem]
+        raise invalid_fields({"_schema": ["Send a JSON object (grant_type and its members)."]})
+    return body
+
+
+def _text_problem(value: Any) -> str | None:
+    """Why a credential member is unusable (a message for its field), or None."""
+    if not isinstance(value, str) or not value.strip():
+        return "Required, a non-empty string."
+    if len(value) > MAX_LENGTH * 2:
+        return "Too long."
+    return unstorable(value)  # a NUL or a lone surrogate: no query, no hash
+
+
+def _credentials(body: dict[str, Any]) -> tuple[str, str]:
+    """``username`` and ``password`` from the body, or a 422 naming each invalid member."""
+    errors = {
+        name: [problem]
+        for name in ("username", "password")
+        if (problem := _text_problem(body.get(name)))
+    }
     if errors:
-        raise Problem(400, "Some fields are missing or invalid.", errors=errors)
+        raise invalid_fields(errors)
     return body["username"], body["password"]
 
 
@@ -60,15 +74,11 @@ def _credentials(body: Any) -> tuple[str, str]:
 @account_budget
 def token() -> Response:
     """Exchange credentials (a password, or a personal access token) for a bearer token."""
-    body = request.get_json(silent=True)
-    grant_type = body.get("grant_type", "password") if isinstance(body, dict) else "password"
+    body = _body()
+    grant_type = body.get("grant_type", "password")
     if grant_type not in GRANT_TYPES:
-        raise Problem(
-            400,
-            f"Unsupported grant_type: use one of {', '.join(GRANT_TYPES)}.",
-            errors={"grant_type": [f"One of {', '.join(GRANT_TYPES)}."]},
-        )
-    if grant_type == "personal_access_token" and isinstance(body, dict):
+        raise invalid_fields({"grant_type": [f"One of {', '.join(GRANT_TYPES)}."]})
+    if grant_type == "personal_access_token":
         issued = _personal_token_grant(body)
     else:
         issued = _password_grant(body)
@@ -81,7 +91,7 @@ def token() -> Response:
     return response
 
 
-def _password_grant(body: Any) -> IssuedToken:
+def _password_grant(body: dict[str, Any]) -> IssuedToken:
     username, password = _credentials(body)
     user = check_credentials(username, password)
     if user is None:
@@ -110,10 +120,9 @@ def _personal_token_grant(body: dict[str, Any]) -> IssuedToken:
     # A personal token has 256 random bits: the per-IP limit is all a guesser meets, and a
     # failure here must not spend the per-account budget of the password grant.
     text = body.get("token")
-    if not isinstance(text, str) or not text.strip():
-        raise Problem(400, "Send the personal access token as 'token'.",
-                      errors={"token": ["Required, a non-empty string."]})  # fmt: skip
-    found = personal.find_usable(text.strip())
+    if problem := _text_problem(text):
+        raise invalid_fields({"token": [problem]})
+    found = personal.find_usable(str(text).strip())  # a string: _text_problem said so
     if found is None:
         auth_event("personal_token_refused")
         raise Problem(401, "This personal access token is invalid, expired or revoked.")
