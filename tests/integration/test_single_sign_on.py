@@ -8,6 +8,7 @@ cookie.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -54,6 +55,30 @@ def test_a_blog_page_that_needs_sign_in_round_trips_through_auth(system: System)
     assert response.status_code == 302
     assert response.headers["Location"] == "/posts/new?from=nav"
     assert browser.get("/posts/new?from=nav").status_code == 200
+
+
+def test_a_newcomer_who_registers_from_the_login_page_comes_back_to_the_blog(
+    system: System,
+) -> None:
+    browser = system.browser()
+    login_url = browser.get("/posts/new").headers["Location"]
+    login_page = browser.get(login_url).get_data(as_text=True)
+    link = re.search(r'No account yet\? <a href="([^"]*)">Register</a>', login_page)
+    assert link, "the login page links to registration"
+    register_url = link.group(1)
+    assert register_url == "/auth/register?next=/posts/new"
+    response = browser.submit(
+        register_url,
+        "/auth/register",
+        username="newcomer",
+        email="newcomer@example.com",
+        password="purple monkey dishwasher",
+        confirm="purple monkey dishwasher",
+        next=parse_qs(urlsplit(register_url).query)["next"][0],  # the form's hidden field
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/posts/new"
+    assert browser.blog_user() == "newcomer"
 
 
 def test_an_expired_or_missing_identity_cookie_is_reissued_at_once_while_auth_remembers(

@@ -91,6 +91,8 @@ class RegisterForm(FlaskForm, NewPasswordMixin):  # type: ignore[misc]
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
         render_kw={"autocomplete": "new-password"},
     )
+    #: Where the visitor was headed (from the login page's Register link): as the login's.
+    next = HiddenField()
     submit = SubmitField("Create account")
 
     def validate(self, extra_validators: Any = None) -> bool:

@@ -235,6 +235,35 @@ def test_login_page_carries_next_into_the_form(client: FlaskClient) -> None:
     assert 'name="next" type="hidden" value="/posts/7"' in page
 
 
+def test_the_register_link_keeps_next_and_registering_goes_there(
+    app: Flask, client: FlaskClient
+) -> None:
+    login_page = client.get("/login?next=/posts/new").get_data(as_text=True)
+    assert 'href="/register?next=/posts/new"' in login_page
+    register_page = client.get("/register?next=%2Fposts%2Fnew").get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/posts/new"' in register_page
+    assert 'href="/login?next=/posts/new"' in register_page, "and back to the login"
+    response = register(client, next="/posts/new")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/posts/new"
+    assert identity_cookie(client)
+    # signed in already: the link just goes on
+    assert client.get("/register?next=/posts/1").headers["Location"] == "/posts/1"
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example", "/\\evil.example"])
+def test_registering_never_goes_off_the_origin(client: FlaskClient, next_url: str) -> None:
+    response = register(client, next=next_url)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account"
+    assert client.get(f"/register?next={next_url}").headers["Location"] == "/account"
+
+
+def test_without_next_the_links_carry_none(client: FlaskClient) -> None:
+    assert 'href="/register"' in client.get("/login").get_data(as_text=True)
+    assert 'href="/login"' in client.get("/register").get_data(as_text=True)
+
+
 def test_a_valid_session_gets_a_fresh_identity_cookie_at_once(
     client: FlaskClient, user: User
 ) -> None:

@@ -78,10 +78,12 @@ def index() -> Response:
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(config_limit("REGISTER_RATE_LIMIT_IP"), methods=["POST"], on_breach=log_lockout)
 def register() -> Response | str:
-    """Create an account (role: reader) and log it in."""
+    """Create an account (role: reader), log it in and go on to ``next`` (as the login does)."""
     if current_user.is_authenticated:
-        return redirect(url_for("accounts.account"))
+        return redirect(safe_next_url(request.args.get("next")))
     form = RegisterForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         username = form.username.data or ""
         email = form.email.data or ""
@@ -115,7 +117,7 @@ def register() -> Response | str:
                 f"Welcome! Your account is ready. We sent a link to {user.email} to verify it.",
                 "success",
             )
-            return issue_identity_cookie(redirect(url_for("accounts.account")), user)
+            return issue_identity_cookie(redirect(safe_next_url(form.next.data)), user)
     return render_template("accounts/register.html", form=form)
 
 
