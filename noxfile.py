@@ -199,7 +199,11 @@ def lock(session: nox.Session) -> None:
 # the virtualenv a running `nox -s dev` is serving from. `--reuse-venv=never` rebuilds it.
 @nox.session(python=PYTHONS[0], reuse_venv=True)
 def dev(session: nox.Session) -> None:
-    """The embedded default: the three services in one process on http://127.0.0.1:8000."""
+    """The embedded default: the three services in one process on http://127.0.0.1:8000.
+
+    The first start on an empty instance/ makes the demo accounts and posts (development only;
+    the README's quick start says more); every start prints the URLs to open.
+    """
     install_project(session)
     session.run("python", str(ROOT / "system" / "embedded.py"), *session.posargs)
 

@@ -8,7 +8,9 @@ in production: blog at /, auth at /auth, api at /api. Werkzeug's DispatcherMiddl
 SCRIPT_NAME for each mounted app, so url_for builds the prefixed URLs by itself. Every service
 keeps its SQLite database in instance/<service>/; migrations are applied at start. Outgoing
 email is delivered in this process too (a background thread), as one .eml file per message in
-instance/mail/, with its subject, recipient and links printed to the console.
+instance/mail/, with its subject, recipient and links printed to the console. The first start
+on an instance without users makes the demo accounts and posts and prints the accounts'
+passwords, that once (development only: see demo_content); every start prints the URLs to open.
 """
 
 from __future__ import annotations
@@ -172,6 +174,65 @@ def configure_embedded_logging(environ: Mapping[str, str]) -> None:
     werkzeug.addFilter(WerkzeugLines(installed_mounts(), colours=sys.stderr.isatty()))
 
 
+#: The pages a newcomer opens first: (prefix of the service that serves it, path, what it is).
+FIRST_PAGES = [
+    ("", "/", "the blog"),
+    ("/auth", "/auth/login", "sign in (a demo account, or register)"),
+    ("", "/posts/new", "write a post (as the author or the admin)"),
+    ("/auth", "/auth/admin/users", "users and their roles (as the admin)"),
+    ("/api", "/api/docs", "the API's interactive documentation"),
+]
+
+
+def demo_content(apps: Mapping[str, Flask]) -> list[str]:
+    """On an instance without users: the demo accounts and posts. Lines saying what was made.
+
+    Development only: auth refuses to make demo accounts outside APP_ENV=development, and the
+    refusal is all that is said. The passwords are in the lines returned and nowhere else.
+    """
+    auth, blog = apps.get("/auth"), apps.get("")
+    if auth is None:
+        return []
+    from auth_service.demo import NotDevelopmentError, create_demo_accounts
+
+    with auth.app_context():
+        try:
+            accounts = create_demo_accounts()
+        except NotDevelopmentError as refused:
+            return [f"No demo accounts: {refused}."]
+    if not accounts:
+        return []
+    lines = ["Demo accounts (development only; the passwords are shown this once, stored nowhere):"]
+    lines += [
+        f"  {account.username:<12} password {account.password}   roles: {' '.join(account.roles)}"
+        for account in accounts
+    ]
+    lines.append(
+        "  Lost one? Reset it at /auth/password/forgot (the email lands in instance/mail/), "
+        "or delete instance/ to start afresh."
+    )
+    author = next((a for a in accounts if "author" in a.roles and "admin" not in a.roles), None)
+    if blog is not None and author is not None:
+        from blog_service.cli import add_demo_posts
+
+        with blog.app_context():
+            added = add_demo_posts(str(author.id), author.username)
+        lines.append(f"Demo posts: {added}, by {author.username} (who may edit them).")
+    return lines
+
+
+def welcome(apps: Mapping[str, Flask], base_url: str, instance_root: Path) -> str:
+    """What the runner prints at start: the demo content made now, and the URLs to open."""
+    lines = demo_content(apps)
+    lines.append(f"The system runs at {base_url}/ :")
+    lines += [
+        f"  {base_url}{path:<20} {what}" for prefix, path, what in FIRST_PAGES if prefix in apps
+    ]
+    if "/auth" in apps:
+        lines.append(f"  Emails the system sends: {instance_root / 'mail'}")
+    return "\n".join(lines)
+
+
 def run_service_command(service: str, args: list[str], environ: Mapping[str, str]) -> None:
     """Run ``flask <args>`` for one service, configured as in the embedded system."""
     from flask.cli import FlaskGroup
@@ -203,7 +264,9 @@ def main() -> None:
     if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
         start_mail_sender(apps)
     port = int(os.environ.get("PORT", "8000"))
-    logging.getLogger("servicekit").info("serving on http://127.0.0.1:%s", port)
+    # Once, in the process that watches for changes: not again at every reload.
+    if os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        print(welcome(apps, f"http://127.0.0.1:{port}", ROOT / "instance"), flush=True)
     run_simple(
         "127.0.0.1",
         port,

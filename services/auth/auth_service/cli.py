@@ -8,15 +8,10 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy.exc import IntegrityError
 
-from auth_service.accounts.lookup import find_user
-from auth_service.extensions import db
-from auth_service.models import User, new_session_token
-from auth_service.passwords import hash_password, password_problem
+from auth_service.accounts.provisioning import AccountRefusedError, create_verified_user
 from auth_service.signing import write_private_key
 from servicekit.claims import ROLES
-from servicekit.clock import utcnow
 
 
 @click.command("create-admin")
@@ -47,27 +42,10 @@ def create_admin(username: str, email: str, password: str | None, password_stdin
         password = sys.stdin.readline().rstrip("\r\n")
     elif password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    email = email.strip().lower()
-    problem = password_problem(password, username=username, email=email)
-    if problem:
-        raise click.UsageError(problem)
-    if find_user(username) is not None or find_user(email) is not None:
-        raise click.UsageError("A user with this username or email already exists.")
-    user = User(
-        username=username.strip(),
-        email=email,
-        password_hash=hash_password(password),
-        session_token=new_session_token(),
-    )
-    user.roles = list(ROLES)
-    # The operator typed the address: it counts as verified (no mail needed to start).
-    user.email_verified_at = utcnow()
-    db.session.add(user)
     try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise click.UsageError("A user with this username or email already exists.") from None
+        user = create_verified_user(username, email, password, ROLES)
+    except AccountRefusedError as refused:
+        raise click.UsageError(str(refused)) from None
     click.echo(f"Created admin {user.username!r} (id {user.id}).")
 
 

@@ -53,11 +53,12 @@ DEMO_POSTS: list[dict[str, Any]] = [
 ]
 
 
-@click.command("seed-demo")
-@with_appcontext
-def seed_demo() -> None:
-    """Add demo posts, tags and comments; running it again adds nothing twice."""
-    author_id, author_name = DEMO_AUTHOR
+def add_demo_posts(author_id: str, author_name: str) -> int:
+    """Add the demo posts (with their tags and comments) by this author; how many were new.
+
+    A post the author already has (by title) is not added again. The embedded runner gives the
+    demo author's real id, so that account can edit them; ``seed-demo`` a placeholder author.
+    """
     reader_id, reader_name = DEMO_READER
     created = 0
     for demo in DEMO_POSTS:
@@ -86,6 +87,14 @@ def seed_demo() -> None:
             )
         created += 1
     db.session.commit()
+    return created
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo() -> None:
+    """Add demo posts, tags and comments; running it again adds nothing twice."""
+    created = add_demo_posts(*DEMO_AUTHOR)
     click.echo(f"Demo content: {created} post(s) added, {len(DEMO_POSTS) - created} already there.")
 
 
