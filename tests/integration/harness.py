@@ -15,7 +15,7 @@ from werkzeug.test import Client, TestResponse
 #: argon2 parameters that cost microseconds; auth accepts them only with APP_ENV=testing.
 CHEAP_HASHING = {"ARGON2_MEMORY_COST": 64, "ARGON2_TIME_COST": 1, "ARGON2_PARALLELISM": 1}
 PASSWORD = "correct horse battery staple"
-SIGNED_IN = re.compile(r"Signed in as <strong>([^<]+)</strong>")
+SIGNED_IN = re.compile(r"Signed in as <strong[^>]*>([^<]+)</strong>")
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 

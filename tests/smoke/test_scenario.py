@@ -119,7 +119,7 @@ def test_a_user_journey_through_every_service(
     # --- blog: the identity cookie signs us in on another service -----------------------------
     home = browser.get("/")
     assert home.status_code == 200
-    assert f"Signed in as <strong>{username}</strong>" in home.text
+    assert f'Signed in as <strong class="user-name">{username}</strong>' in home.text
     # A reader may not write: the blog refuses (403) rather than showing the form.
     assert browser.get("/posts/new").status_code == 403
 
@@ -215,7 +215,7 @@ def test_a_user_journey_through_every_service(
     with httpx.Client(base_url=base_url, timeout=30, cookies={"identity": old_identity}) as replay:
         page = replay.get("/")
         assert page.status_code == 200
-        assert f"Signed in as <strong>{username}</strong>" not in page.text
+        assert f'Signed in as <strong class="user-name">{username}</strong>' not in page.text
         assert replay.get("/posts/new").status_code in (302, 303, 401)
     refused = httpx.get(f"{base_url}/api/v1/projects", headers=bearer, timeout=30)
     assert refused.status_code == 401

@@ -17,7 +17,6 @@ from flask_login import user_loaded_from_cookie
 from auth_service.accounts.views import bp as accounts_bp
 from auth_service.admin.views import bp as admin_bp
 from auth_service.api.views import bp as api_bp
-from auth_service.assets import install_static_versions
 from auth_service.cli import register_commands
 from auth_service.config import auth_config_from_env, check_password_hashing
 from auth_service.devices.views import bp as devices_bp
@@ -74,7 +73,6 @@ def create_app(
     # Templates indent their blocks for readability; keep that whitespace out of the HTML.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    install_static_versions(app)
     register_commands(app)
     app.cli.add_command(send_mail)
     return app

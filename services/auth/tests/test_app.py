@@ -17,7 +17,8 @@ def test_under_the_auth_prefix_every_url_and_redirect_is_prefixed(app: Flask, us
     client = app.test_client()
     page = client.get("/login", base_url="http://localhost/auth").get_data(as_text=True)
     assert 'action="/auth/login"' in page
-    assert 'href="/auth/static/style.css?v=' in page
+    assert 'href="/auth/static/auth.css?v=' in page
+    assert 'href="/auth/static/servicekit/site.css?v=' in page
     token = CSRF_PATTERN.search(page)
     assert token
     response = client.post(
@@ -56,11 +57,13 @@ def test_field_errors_are_announced(client: FlaskClient) -> None:
 
 def test_static_files_are_versioned_by_content(client: FlaskClient) -> None:
     page = client.get("/login").get_data(as_text=True)
-    match = re.search(r'href="(/static/style\.css\?v=([0-9a-f]{12}))"', page)
-    assert match
-    with client.get(match.group(1)) as response:
-        assert response.status_code == 200
-        assert response.mimetype == "text/css"
+    # auth's own stylesheet and the site's, which servicekit ships
+    for sheet in (r"/static/auth\.css", r"/static/servicekit/site\.css"):
+        match = re.search(rf'href="({sheet}\?v=([0-9a-f]{{12}}))"', page)
+        assert match, sheet
+        with client.get(match.group(1)) as response:
+            assert response.status_code == 200
+            assert response.mimetype == "text/css"
 
 
 def test_security_headers_and_health(client: FlaskClient) -> None:

@@ -11,12 +11,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, request, url_for
 
 from blog_service import cli, permissions
-from blog_service.assets import install_static_versions
 from blog_service.comments.views import bp as comments_bp
 from blog_service.config import blog_config_from_env, use_development_identity
 from blog_service.dev.views import bp as dev_bp
@@ -49,7 +48,6 @@ def create_app(
     limiter.init_app(app)
     init_identity(app)
     install_cookie_login(app, login_manager)
-    install_static_versions(app)
     _install_template_helpers(app)
 
     app.register_blueprint(posts_bp)
@@ -79,6 +77,15 @@ def _page_url(number: int) -> str:
     return f"{path}?{urlencode(args)}"
 
 
+def _register_url() -> str | None:
+    """auth's registration page, sending the new user back here; None with no auth service."""
+    register = current_app.config.get("REGISTER_URL")
+    if not register:
+        return None
+    target = request.script_root + request.full_path.rstrip("?")
+    return f"{register}?next={quote(target, safe='/')}"
+
+
 def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         page_url=_page_url,
@@ -86,6 +93,8 @@ def _install_template_helpers(app: Flask) -> None:
         can_edit_post=permissions.can_edit_post,
         can_delete_comment=permissions.can_delete_comment,
         sign_in_url=login_url,
+        register_url=_register_url,
+        role_purposes=permissions.ROLE_PURPOSES,
         sign_out_url=lambda: current_app.config["LOGOUT_URL"],
     )
     app.jinja_env.filters["isodate"] = lambda moment: _as_utc(moment).isoformat()

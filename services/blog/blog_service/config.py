@@ -24,6 +24,8 @@ def blog_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, 
         "BLOG_MAX_IMAGE_PIXELS": env.integer("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         # Flask-Limiter syntax; applies to sending comments and new posts (POST only).
         "BLOG_WRITE_RATE_LIMIT": env.text("WRITE_RATE_LIMIT", "10 per minute;100 per day"),
+        # auth's registration page, offered to signed-out visitors beside "Sign in".
+        "REGISTER_URL": env.text("REGISTER_URL", "/auth/register"),
         # Static URLs carry a content hash (?v=...), so browsers may keep the files for a year.
         "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
     }
@@ -46,3 +48,5 @@ def use_development_identity(
     config["AUTH_JWKS_FILE"] = jwks_file
     if Env("blog", environ).optional("LOGOUT_URL") is None:
         config["LOGOUT_URL"] = "/dev/sign-out"
+    if Env("blog", environ).optional("REGISTER_URL") is None:
+        config["REGISTER_URL"] = None  # no auth service: nowhere to register

@@ -29,3 +29,12 @@ def can_delete_comment(user: Any, comment: Comment, post: Post) -> bool:
     if not user.is_authenticated:
         return False
     return bool(user.is_admin or user.id in (comment.author_id, post.author_id))
+
+
+#: What each role lets someone do here, for the page that refuses a reader (errors/403.html).
+ROLE_PURPOSES = {
+    "author": "Authors write posts: drafts only they can see, published posts everyone can "
+    "read, their own cover images, and the comments under their posts.",
+    "admin": "Admins may do everything an author may, on every post and comment, and give "
+    "roles to others.",
+}

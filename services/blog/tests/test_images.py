@@ -94,7 +94,7 @@ def assert_refused(app: Flask, response, message: str) -> None:  # type: ignore[
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page
-    assert 'id="cover-error"' in page  # beside the field, not a generic error page
+    assert 'id="cover-errors"' in page  # beside the field, not a generic error page
     assert post_count(app) == 0
     assert stored_hashes(app) == []
 

@@ -24,7 +24,7 @@ def test_layout_links_to_sign_in_for_visitors(client: FlaskClient) -> None:
 
 def test_layout_for_signed_in_users(alice: FlaskClient, carol: FlaskClient) -> None:
     page = alice.get("/").get_data(as_text=True)
-    assert "Signed in as <strong>alice</strong>" in page
+    assert 'Signed in as <strong class="user-name">alice</strong>' in page
     assert 'href="/auth/logout">Sign out</a>' in page
     assert "Write a post" in page
     assert "Write a post" not in carol.get("/").get_data(as_text=True)

@@ -55,7 +55,7 @@ def test_post_page_shows_rendered_markdown(app: Flask, client: FlaskClient) -> N
         make_post("Rendered", body="Some **bold** text.\n\n```python\nprint(1)\n```", tags=["py"])
     page = client.get("/posts/rendered").get_data(as_text=True)
     assert "<strong>bold</strong>" in page
-    assert '<code class="language-python">print(1)' in page
+    assert '<code class="language-python"><span class="nb">print</span>' in page
     assert 'href="/tags/py"' in page
 
 
@@ -130,7 +130,7 @@ def test_invalid_post_shows_messages_next_to_fields(alice: FlaskClient) -> None:
     response = alice.post("/posts/new", data=post_data(alice, title="", tags="a,b,c,d,e,f,g,h,i"))
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="title-error"' in page
+    assert 'id="title-errors"' in page
     assert "This field is required." in page
     assert "Use at most 8 tags." in page
     assert "Hello **world**." in page  # what the user typed is kept

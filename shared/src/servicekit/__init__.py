@@ -8,6 +8,8 @@ rendering, health endpoints and logging. The parts are importable on their own:
 * :mod:`servicekit.metrics`    Prometheus metrics at ``/metrics`` (requests, latency, pool)
 * :mod:`servicekit.tracing`    the trace id of every request; OpenTelemetry spans when exported
 * :mod:`servicekit.errors`     problem+json (RFC 9457) or HTML error pages, never a traceback
+* :mod:`servicekit.pages`      the site's look: base template, stylesheet, form macros
+* :mod:`servicekit.staticfiles` static URLs with a content hash, so caches may keep them a year
 * :mod:`servicekit.health`     ``/healthz`` and ``/readyz``
 * :mod:`servicekit.inputs`     bounded ids and page numbers, unstorable text, deeply nested JSON
 * :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check
@@ -34,6 +36,7 @@ from servicekit.inputs import install_input_guards
 from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
 from servicekit.settings import ConfigError, Settings
+from servicekit.staticfiles import install_static_versions
 
 __all__ = ["ConfigError", "Settings", "init_service"]
 
@@ -53,3 +56,4 @@ def init_service(app: Flask, settings: Settings, *, error_style: ErrorStyle) -> 
     install_health_endpoints(app)
     add_redis_readiness_check(app)
     install_metrics(app, settings.service)
+    install_static_versions(app)

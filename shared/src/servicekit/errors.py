@@ -6,17 +6,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from flask import Blueprint, Flask, Response, current_app, g, json, render_template, request
+from flask import Flask, Response, current_app, g, json, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
+
+from servicekit.pages import install_pages
 
 log = logging.getLogger("servicekit.errors")
 
 PROBLEM_MIMETYPE = "application/problem+json"
 ErrorStyle = Literal["html", "problem"]
-
-# Only carries the fallback error page; a service's own templates/errors/ take precedence.
-_fallback_templates = Blueprint("servicekit_errors", __name__, template_folder="templates")
 
 # Headers an HTTPException may carry that the client needs (Allow on 405, Retry-After on 429...).
 _KEPT_HEADERS = (
@@ -137,6 +136,7 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
         title=HTTP_STATUS_CODES.get(error.code, "Error"),
         description=_description(error),
         request_id=g.get("request_id"),
+        error=error,
     )
     response = current_app.response_class(page, status=error.code, mimetype="text/html")
     response.headers.update(headers)
@@ -161,11 +161,13 @@ def install_error_handlers(app: Flask, style: ErrorStyle) -> None:
     """Render every error of ``app`` as HTML pages (``html``) or problem+json (``problem``).
 
     HTML services can still answer problem+json on chosen blueprints: list their names in
-    ``PROBLEM_JSON_BLUEPRINTS``. A template ``errors/<code>.html`` or ``errors/error.html`` in the
-    service overrides the plain page this library ships.
+    ``PROBLEM_JSON_BLUEPRINTS``. HTML pages are servicekit's ``errors/error.html`` in the
+    service's layout (:mod:`servicekit.pages`); a template ``errors/<code>.html`` or
+    ``errors/error.html`` of the service takes precedence.
     """
     app.config["ERROR_STYLE"] = style
     app.config.setdefault("PROBLEM_JSON_BLUEPRINTS", set())
-    app.register_blueprint(_fallback_templates)
+    if style == "html":
+        install_pages(app)  # the error page is in the site's layout
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_error)

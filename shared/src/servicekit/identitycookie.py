@@ -9,7 +9,7 @@ its own. Views a browser sees guard themselves with :func:`signed_in_required` o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import ParamSpec, TypeVar
 from urllib.parse import quote
@@ -131,6 +131,18 @@ def signed_in_required(view: Callable[P, R]) -> Callable[P, R | WerkzeugResponse
     return wrapped
 
 
+class RoleRequired(Forbidden):
+    """A 403: the signed-in user has none of ``roles``, the roles that would open the page.
+
+    The error page gets the exception as ``error``, so it can say what each role is for and
+    who grants it, instead of a bare refusal.
+    """
+
+    def __init__(self, roles: Iterable[str]) -> None:
+        super().__init__("Your account does not have the role this page needs.")
+        self.roles = tuple(roles)
+
+
 def roles_required(
     role: str, *roles: str
 ) -> Callable[[Callable[P, R]], Callable[P, R | WerkzeugResponse]]:
@@ -143,7 +155,7 @@ def roles_required(
             if not current_user.is_authenticated:
                 return _unauthorized()
             if not current_user.has_role(*needed):
-                raise Forbidden("Your account does not have the role this page needs.")
+                raise RoleRequired(needed)
             return view(*args, **kwargs)
 
         return wrapped

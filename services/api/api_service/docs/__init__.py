@@ -8,12 +8,10 @@ inline script) holds.
 
 from __future__ import annotations
 
-import hashlib
-from functools import cache
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, render_template, url_for
+from flask import Blueprint, jsonify, render_template, url_for
 from werkzeug.wrappers import Response
 
 SWAGGER_UI_ASSETS = Path(str(resources.files("swagger_ui") / "static"))
@@ -40,21 +38,5 @@ def api_index() -> Response:
 @bp.get("/docs")
 def index() -> str:
     """The Swagger UI page for /openapi.json."""
-    return render_template("docs/index.html", assets_version=metadata.version("swagger-ui-py"))
-
-
-@cache
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-@bp.app_context_processor
-def static_helpers() -> dict[str, object]:
-    """``static_url(name)``: a static file's URL with its content hash, so caches never serve
-    an old version after a deployment."""
-
-    def static_url(filename: str) -> str:
-        folder = Path(str(current_app.static_folder))
-        return url_for("static", filename=filename, v=_file_hash(folder / filename))
-
-    return {"static_url": static_url}
+    # Every static URL carries its file's content hash (servicekit.staticfiles).
+    return render_template("docs/index.html")
