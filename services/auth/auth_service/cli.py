@@ -1,4 +1,5 @@
-"""Command-line tasks: ``flask --app auth_service create-admin`` and ``generate-signing-key``."""
+"""Command-line tasks: ``flask --app auth_service create-admin``, ``grant-role`` and
+``generate-signing-key``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from auth_service.accounts.lookup import find_user
 from auth_service.accounts.provisioning import AccountRefusedError, create_verified_user
+from auth_service.activity import record_event
+from auth_service.sessions import end_all_sessions
 from auth_service.signing import write_private_key
 from servicekit.claims import ROLES
 
@@ -49,6 +53,29 @@ def create_admin(username: str, email: str, password: str | None, password_stdin
     click.echo(f"Created admin {user.username!r} (id {user.id}).")
 
 
+@click.command("grant-role")
+@with_appcontext
+@click.argument("login")
+@click.argument("role", type=click.Choice(ROLES))
+def grant_role(login: str, role: str) -> None:
+    """Give the user LOGIN (username or email) the role ROLE, as an admin would on their page.
+
+    Their sessions end, so the role applies when they sign in again. The blog's "you may not
+    do that" page shows this command in development, for a reader who wants to write.
+    """
+    user = find_user(login)
+    if user is None:
+        raise click.UsageError(f"No user {login!r}.")
+    if role in user.roles:
+        click.echo(f"{user.username} already has the role {role}.")
+        return
+    before = user.roles
+    user.roles = [*user.roles, role]
+    end_all_sessions(user, "roles_changed")
+    record_event("roles_changed", user, before=before, after=user.roles, by="command line")
+    click.echo(f"{user.username} now has the roles {', '.join(user.roles)}; they sign in again.")
+
+
 @click.command("generate-signing-key")
 @click.argument("path", type=click.Path(path_type=Path))
 def generate_signing_key(path: Path) -> None:
@@ -70,4 +97,5 @@ def generate_signing_key(path: Path) -> None:
 def register_commands(app: Flask) -> None:
     """Add the service's commands to ``flask --app auth_service``."""
     app.cli.add_command(create_admin)
+    app.cli.add_command(grant_role)
     app.cli.add_command(generate_signing_key)

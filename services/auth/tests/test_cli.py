@@ -139,3 +139,19 @@ def test_generate_signing_key_runs_without_an_app(tmp_path: Path) -> None:
     assert isinstance(
         serialization.load_pem_private_key(path.read_bytes(), password=None), Ed25519PrivateKey
     )
+
+
+def test_grant_role_gives_a_role_and_ends_the_users_sessions(app: Flask, user: User) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["grant-role", "alice", "author"])
+    assert result.exit_code == 0, result.output
+    assert "alice now has the roles reader, author" in result.output
+    with app.app_context():
+        granted = db.session.get(User, user.id)
+        assert granted is not None
+        assert set(granted.roles) == {"reader", "author"}
+        assert granted.tokens_valid_after is not None  # signed out everywhere
+    again = runner.invoke(args=["grant-role", "alice", "author"])
+    assert "already has the role author" in again.output
+    assert runner.invoke(args=["grant-role", "nobody", "author"]).exit_code != 0
+    assert runner.invoke(args=["grant-role", "alice", "emperor"]).exit_code != 0
