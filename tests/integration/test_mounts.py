@@ -52,6 +52,7 @@ def test_blog_pages_link_to_auth_and_to_their_own_static_files(system: System) -
 
     assert "/auth/login?next=/" in paths
     assert any(re.fullmatch(r"/static/blog\.css\?v=\w+", path) for path in paths)
+    assert any(re.fullmatch(r"/static/servicekit/site\.css\?v=\w+", path) for path in paths)
     assert_served(browser, paths)
 
 
@@ -63,7 +64,8 @@ def test_auth_pages_and_redirects_carry_the_auth_prefix(system: System, alice: B
     html = alice.get("/auth/account").get_data(as_text=True)
     paths = linked_paths(html)
     assert "/auth/logout" in paths
-    assert any(re.fullmatch(r"/auth/static/style\.css\?v=\w+", path) for path in paths)
+    assert any(re.fullmatch(r"/auth/static/auth\.css\?v=\w+", path) for path in paths)
+    assert any(re.fullmatch(r"/auth/static/servicekit/site\.css\?v=\w+", path) for path in paths)
     assert not [path for path in paths if path.startswith("/static/")]
     assert_served(alice, paths)
 
