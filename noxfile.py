@@ -92,7 +92,8 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on shared/, every service, the embedded runner and the benchmarks."""
     install_project(session, "test")
-    install_tools(session, "mypy", "types-flask-migrate", "types-wtforms", "matplotlib")
+    tools = ["mypy", "types-flask-migrate", "types-pygments", "types-wtforms", "matplotlib"]
+    install_tools(session, *tools)
     # the packages themselves; each package's tests/ is checked by its own suite running
     targets = [str(package_dir("shared") / "src"), "system", "bench"]
     targets += [str(package_dir(name) / IMPORT_NAMES[name]) for name in SERVICES]
@@ -485,6 +486,8 @@ def faults(session: nox.Session) -> None:
 # --- The browser tests (tests/e2e/): Playwright driving Debian's Chromium -----------------------
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+#: axe-core, the accessibility checker the browser tests run in every page of the journey.
+AXE_CORE = "axe-core@4.14"
 
 
 @nox.session(python=PYTHONS[0])
@@ -494,10 +497,13 @@ def e2e(session: nox.Session) -> None:
     deploy/native.py starts gunicorn + nginx + PostgreSQL + Redis as for `nox -s smoke` (on ports
     and a Redis database of its own, so both can run at once; SMOKE_PORTS and SMOKE_REDIS_URL
     override them) and runs `pytest tests/e2e -m e2e` against it. A failure leaves screenshots
-    and a Playwright trace in test-results/.
+    and a Playwright trace in test-results/; every page of the journey leaves a screenshot at
+    1280 and 360 px width in test-results/look/, checked with axe-core (npm, fetched into the
+    session's folder: nothing is vendored into the repository).
     """
     ensure_debian_package(session, "nginx", "nginx")
     ensure_debian_package(session, "chromium", str(CHROMIUM))
+    ensure_debian_package(session, "npm", "npm")
     install_project(session, "server")
     install_tools(session, "pytest", "playwright", "aiosmtpd")
     raise_gateway_limits(session)
@@ -507,6 +513,10 @@ def e2e(session: nox.Session) -> None:
     session.env["SMOKE_REDIS_URL"] = redis_url
     # The stack's work folder and the browser profiles in the session's own temporary folder.
     session.env["TMPDIR"] = session.create_tmp()
+    axe = Path(session.env["TMPDIR"]) / "axe"
+    npm_install = ["npm", "install", "--prefix", str(axe), "--no-audit", "--no-fund", AXE_CORE]
+    session.run(*npm_install, "--silent", external=True)
+    session.env["AXE_SCRIPT"] = str(axe / "node_modules" / "axe-core" / "axe.min.js")
     pytest = ["python", "-m", "pytest", str(ROOT / "tests" / "e2e"), "-m", "e2e"]
     pytest += ["-p", "no:cacheprovider", *session.posargs]
     session.run("python", str(ROOT / "deploy" / "native.py"), "--", *pytest)

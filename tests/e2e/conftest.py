@@ -10,7 +10,10 @@ is collected, so ``pytest tests`` never needs Playwright or a browser.
     CHROMIUM              the browser binary (default /usr/bin/chromium: `apt-get install chromium`)
     E2E_RESULTS           where failures leave a screenshot per open page and a Playwright trace
                           (default test-results/ at the repository root; open a trace with
-                          `playwright show-trace test-results/<test>/trace.zip`)
+                          `playwright show-trace test-results/<test>/trace.zip`), and where
+                          the ``look`` fixture leaves its screenshots (look/)
+    AXE_SCRIPT            axe-core's axe.min.js (``nox -s e2e`` fetches it with npm); the
+                          ``look`` fixture fails without it
 
 Every test fails on a console error, an uncaught page error, a request that leaves the origin
 under test, or a Content-Security-Policy violation: ``csp_listener.js`` (added to every page
@@ -43,6 +46,32 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 RESULTS = Path(os.environ.get("E2E_RESULTS") or ROOT / "test-results")
+AXE_SCRIPT = os.environ.get("AXE_SCRIPT", "")
+#: How every page is looked at: a laptop and a small phone, and the laptop in the dark scheme.
+VIEWS = ((1280, "light"), (360, "light"), (1280, "dark"))
+#: axe-core's rules by WCAG 2.1 A and AA, and its best practices (landmarks, one h1...);
+#: only the violations it rates serious or critical fail a test.
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {
+        runOnly: {
+            type: "tag",
+            values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"],
+        },
+        resultTypes: ["violations"],
+    });
+    return result.violations
+        .filter(violation => ["serious", "critical"].includes(violation.impact))
+        .map(violation => `${violation.impact} ${violation.id}: ${violation.help} at ` +
+             violation.nodes.slice(0, 3).map(node => node.target.join(" ")).join(", "));
+}"""
+DUPLICATE_IDS = """() => {
+    const seen = new Map();
+    for (const element of document.querySelectorAll("[id]")) {
+        seen.set(element.id, (seen.get(element.id) || 0) + 1);
+    }
+    return [...seen].filter(([, count]) => count > 1).map(([id]) => id);
+}"""
+HORIZONTAL_OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
 
 #: Headless and quiet: no sandbox (containers and root), and nothing that reaches the network on
 #: its own (updates, metrics, safe browsing, sync, DNS prefetching), so a test talks only to the
@@ -233,3 +262,55 @@ def browsers(
         context.close()
     if failed:
         (folder / "problems.json").write_text(json.dumps(problems.seen, indent=2))
+
+
+Look = Callable[["Page", str], None]
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script, to run in pages (see ``look``)."""
+    if not AXE_SCRIPT or not Path(AXE_SCRIPT).is_file():
+        pytest.fail("AXE_SCRIPT must name axe-core's axe.min.js (`nox -s e2e` installs it)")
+    return Path(AXE_SCRIPT).read_text()
+
+
+@pytest.fixture
+def look(axe_source: str) -> Look:
+    """``look(page, "02-login")``: check the page as people meet it, and keep a picture of it.
+
+    Fails on an id used twice, on a serious or critical accessibility violation (axe-core,
+    at 1280 px and 360 px, and at 1280 px in the dark scheme) and on a page wider than a 360 px
+    phone. Leaves a screenshot of each in test-results/look/ (``<name>-1280.png``,
+    ``<name>-360.png``, ``<name>-1280-dark.png``).
+
+    axe is run through Playwright's evaluate, which the page's Content-Security-Policy does
+    not apply to; a ``<script>`` tag (add_script_tag) would be refused, as it should be.
+    """
+    folder = RESULTS / "look"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def check(page: Page, name: str) -> None:
+        page.wait_for_load_state("load")
+        duplicates = page.evaluate(DUPLICATE_IDS)
+        assert duplicates == [], f"ids used twice on {name} ({page.url}): {duplicates}"
+        size = page.viewport_size or {"width": 1280, "height": 720}
+        try:
+            for width, scheme in VIEWS:
+                page.set_viewport_size({"width": width, "height": size["height"]})
+                page.emulate_media(color_scheme=scheme)
+                suffix = f"{width}" if scheme == "light" else f"{width}-{scheme}"
+                page.screenshot(path=folder / f"{name}-{suffix}.png", full_page=True)
+                overflow = page.evaluate(HORIZONTAL_OVERFLOW)
+                assert overflow <= 0, f"{name} is {overflow} px wider than {width} px"
+                if not page.evaluate("() => typeof axe !== 'undefined'"):
+                    page.evaluate(axe_source)
+                violations = page.evaluate(AXE_RUN)
+                assert violations == [], f"axe-core on {name} ({page.url}) at {suffix}:\n" + (
+                    "\n".join(violations)
+                )
+        finally:
+            page.set_viewport_size(size)
+            page.emulate_media(color_scheme="light")
+
+    return check
