@@ -145,6 +145,7 @@ def test_a_writer_journey(
         page.goto("/posts/new")
         expect(page.get_by_role("heading", name="The author role")).to_be_visible()
         look(page, "06-role-needed")
+    page.goto("/")
     problems.check()
 
     # --- an admin, in a browser of their own, makes the user an author ----------------------
