@@ -58,3 +58,30 @@ def test_count_queries(database_app: tuple[Flask, SQLAlchemy]) -> None:
         with db.engine.connect() as connection:
             connection.execute(text("SELECT 3"))
         assert len(statements) == 2
+
+
+def test_utc_datetime_stores_utc_and_reads_back_an_aware_time(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
+
+    from servicekit.database import UTCDateTime
+
+    table = Table(
+        "moments",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("at", UTCDateTime, nullable=True),
+    )
+    engine = create_engine(f"sqlite:///{tmp_path / 'moments.db'}")
+    table.metadata.create_all(engine)
+    paris = timezone(timedelta(hours=1))
+    with engine.begin() as connection:
+        connection.execute(insert(table), [{"at": datetime(2026, 1, 1, 13, 0, tzinfo=paris)}])
+        connection.execute(insert(table), [{"at": None}])
+        stored = connection.scalar(text("SELECT at FROM moments WHERE id = 1"))
+        read = connection.scalars(select(table.c.at).order_by(table.c.id)).all()
+    assert str(stored).startswith("2026-01-01 12:00:00")  # SQLite keeps the UTC time, no zone
+    assert read == [datetime(2026, 1, 1, 12, 0, tzinfo=UTC), None]
+    assert read[0] is not None
+    assert read[0].tzinfo is UTC
