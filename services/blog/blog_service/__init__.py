@@ -8,7 +8,6 @@ only verifies the ``identity`` cookie auth sets (see servicekit.identitycookie).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -60,19 +59,22 @@ def create_app(
     return app
 
 
-def _as_utc(moment: datetime) -> datetime:
-    """Times are stored in UTC without a zone (SQLite keeps none); say so when showing them."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+#: The query arguments that say which page of a list this is (see queries.keyset_page).
+_PAGE_ARGUMENTS = ("before", "after", "page")
 
 
-def _page_url(number: int) -> str:
-    """This list's URL at page ``number``, with the other query arguments as they came.
+def _page_url(direction: str, cursor: object) -> str:
+    """This list's URL at the page ``before`` or ``after`` ``cursor``, other arguments kept.
 
     The query string is built here, not by url_for: given the arguments as keywords, url_for
     reads ``?endpoint=`` or ``?_method=`` as its own parameters and fails (a 500).
     """
-    args = [(name, value) for name, value in request.args.items(multi=True) if name != "page"]
-    args.append(("page", str(number)))
+    args = [
+        (name, value)
+        for name, value in request.args.items(multi=True)
+        if name not in _PAGE_ARGUMENTS
+    ]
+    args.append((direction, str(cursor)))
     path = url_for(str(request.endpoint), **(request.view_args or {}))
     return f"{path}?{urlencode(args)}"
 
@@ -97,5 +99,6 @@ def _install_template_helpers(app: Flask) -> None:
         role_purposes=permissions.ROLE_PURPOSES,
         sign_out_url=lambda: current_app.config["LOGOUT_URL"],
     )
-    app.jinja_env.filters["isodate"] = lambda moment: _as_utc(moment).isoformat()
-    app.jinja_env.filters["date"] = lambda moment: _as_utc(moment).strftime("%d %B %Y")
+    # Every time the blog stores is timezone-aware UTC (servicekit.database.UTCDateTime).
+    app.jinja_env.filters["isodate"] = lambda moment: moment.isoformat()
+    app.jinja_env.filters["date"] = lambda moment: moment.strftime("%d %B %Y")

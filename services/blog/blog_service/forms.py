@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 # Flask-WTF ships no type information: its classes are Any to mypy.
 from flask_wtf import FlaskForm  # type: ignore[import-untyped]
 from flask_wtf.file import FileField  # type: ignore[import-untyped]
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from blog_service.models import TAG_MAX_LENGTH, slugify
+from blog_service.images import EncodedImage, UploadError, read_upload, replace_cover
+from blog_service.markdown import render_markdown
+from blog_service.models import TAG_MAX_LENGTH, Post, Tag, slugify
 from servicekit.inputs import has_control_characters
 
 MAX_TAGS = 8
+
+
+class EditConflictError(Exception):
+    """The post changed since the editor loaded it: saving would overwrite someone's work."""
 
 
 class PlainText:
@@ -64,6 +72,21 @@ class PostForm(FlaskForm):  # type: ignore[misc]
     published = BooleanField("Published")
     version = HiddenField()
 
+    #: The uploaded cover, decoded and re-encoded by :meth:`validate_cover` (None: no upload).
+    encoded_cover: EncodedImage | None = None
+
+    def validate_cover(self, field: Any) -> None:
+        """An upload must be an image within the blog's limits; it is re-encoded here, once."""
+        self.encoded_cover = None
+        if field.data:
+            config = current_app.config
+            try:
+                self.encoded_cover = read_upload(
+                    field.data, config["BLOG_MAX_IMAGE_BYTES"], config["BLOG_MAX_IMAGE_PIXELS"]
+                )
+            except UploadError as error:
+                raise ValidationError(str(error)) from None
+
     def validate_tags(self, field: Any) -> None:
         """Tag names must be usable in URLs; too many tags is an error, not a silent cut."""
         if len(self.tag_names()) > MAX_TAGS:
@@ -87,6 +110,33 @@ class PostForm(FlaskForm):  # type: ignore[misc]
             return int(self.version.data or "")
         except ValueError:
             return None
+
+    def save(self, post: Post | None, author_id: str, author_name: str) -> Post:
+        """Write the validated form into ``post`` (a new post by the author when None).
+
+        Nothing is committed: the caller commits the post, its tags and its cover image
+        together. EditConflictError when ``post`` is no longer the version the editor loaded.
+        """
+        if post is not None and self.loaded_version() != post.version:
+            raise EditConflictError
+        # Queries first, changes after: a query in between would flush half the changes and
+        # bump the version twice.
+        tags = Tag.get_or_create(self.tag_names())
+        if post is None:
+            post = Post(
+                slug=Post.unique_slug(self.title.data or ""),
+                author_id=author_id,
+                author_name=author_name,
+            )
+        post.title = self.title.data or ""
+        post.summary = self.summary.data or ""
+        post.body = self.body.data or ""
+        post.body_html = render_markdown(post.body)
+        post.tags = tags
+        post.cover_alt = self.cover_alt.data or ""
+        post.publish(bool(self.published.data))
+        replace_cover(post, self.encoded_cover, remove=bool(self.remove_cover.data))
+        return post
 
 
 class CommentForm(FlaskForm):  # type: ignore[misc]

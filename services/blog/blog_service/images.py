@@ -152,6 +152,23 @@ def store_image(image: EncodedImage) -> str:
     return image.sha256
 
 
+def replace_cover(post: Post, image: EncodedImage | None, *, remove: bool = False) -> None:
+    """Give ``post`` the cover ``image`` (or none, if ``remove``), in the current transaction.
+
+    The new image is stored, the post flushed, and the old image deleted if no post uses it
+    any more: the caller's commit writes all of it or none of it.
+    """
+    old_cover = post.cover_sha256
+    if image is not None:
+        post.cover_sha256 = store_image(image)
+    elif remove:
+        post.cover_sha256 = None
+    db.session.add(post)
+    db.session.flush()
+    if old_cover != post.cover_sha256:
+        delete_if_unused(old_cover)
+
+
 def delete_if_unused(sha256: str | None) -> None:
     """Delete an image no post names any more (part of the caller's transaction).
 

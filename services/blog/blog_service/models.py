@@ -9,28 +9,36 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, LargeBinary, String, Table, Text, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from blog_service.extensions import db
 from servicekit.clock import utcnow
+from servicekit.database import UTCDateTime
 
 DRAFT = "draft"
 PUBLISHED = "published"
 
 SLUG_MAX_LENGTH = 80
 TAG_MAX_LENGTH = 40
-
-
-def naive_utcnow() -> datetime:
-    """The current time in UTC without its zone, as this database stores every time.
-
-    servicekit.clock.utcnow without the zone: the blog's columns keep none (SQLite has no
-    zones), and the templates' date filters put UTC back when showing them.
-    """
-    return utcnow().replace(tzinfo=None)
 
 
 def slugify(text: str, max_length: int = SLUG_MAX_LENGTH) -> str:
@@ -103,14 +111,29 @@ class StoredImage(db.Model):  # type: ignore[name-defined,misc]
     size: Mapped[int]
     #: Loaded only when asked for: checking who may see an image needs no bytes.
     data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    created_at: Mapped[datetime] = mapped_column(default=naive_utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def search_document(title: Any, body: Any) -> ColumnElement[Any]:
+    """The text search document of a post (PostgreSQL): its title and body, English stemming.
+
+    The GIN index and the search query must use this same expression for the planner to match
+    them, so both are built here; the constants are literals, not bound parameters, for the same
+    reason.
+    """
+    return func.to_tsvector(
+        literal_column("'english'::regconfig"), title + literal_column("' '") + body
+    )
 
 
 class Post(db.Model):  # type: ignore[name-defined,misc]
     """A blog post. ``version`` makes a stale edit fail instead of overwriting a newer one."""
 
     __tablename__ = "posts"
-    __table_args__ = (Index("ix_posts_status_published_at", "status", "published_at"),)
+    __table_args__ = (
+        # The order of every list (newest first, id breaking ties), read as keyset pages.
+        Index("ix_posts_status_published_at_id", "status", "published_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(SLUG_MAX_LENGTH + 8), unique=True)
@@ -120,7 +143,7 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     #: The sanitized HTML of ``body``, rendered once on save rather than on every view.
     body_html: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=DRAFT)
-    published_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     author_id: Mapped[str] = mapped_column(String(64), index=True)
     author_name: Mapped[str] = mapped_column(String(80))
     #: The cover image's SHA-256 (see images.py); several posts may share one image.
@@ -128,9 +151,12 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("images.sha256"), index=True, default=None
     )
     cover_alt: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(default=naive_utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=naive_utcnow, onupdate=naive_utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: Kept by the database as comments come and go (see :func:`_count_comment`), so a list of
+    #: posts shows its counts without reading a single comment.
+    comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # selectin: a list of posts loads all their tags in one more query, never one per post.
     tags: Mapped[list[Tag]] = relationship(
@@ -141,9 +167,6 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     comments: Mapped[list[Comment]] = relationship(
         back_populates="post", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
     )
-    #: Filled by list queries with ``with_expression`` (see queries.py); None otherwise.
-    comment_count: Mapped[int | None] = query_expression()
-
     __mapper_args__ = {"version_id_col": version}
 
     @property
@@ -155,7 +178,7 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         """Publish the post (keeping its first publication date) or turn it back into a draft."""
         self.status = PUBLISHED if published else DRAFT
         if published and self.published_at is None:
-            self.published_at = naive_utcnow()
+            self.published_at = utcnow()
 
     @staticmethod
     def unique_slug(title: str) -> str:
@@ -176,6 +199,13 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         return f"{base}-{number}"
 
 
+# Full-text search on PostgreSQL reads this index (see queries.search_criteria); SQLite has no
+# text search vectors and searches with LIKE, so the index exists on PostgreSQL only.
+Index("ix_posts_search", search_document(Post.title, Post.body), postgresql_using="gin").ddl_if(
+    dialect="postgresql"
+)
+
+
 class Comment(db.Model):  # type: ignore[name-defined,misc]
     """A plain-text comment (escaped when shown, never rendered as HTML)."""
 
@@ -187,6 +217,31 @@ class Comment(db.Model):  # type: ignore[name-defined,misc]
     author_id: Mapped[str] = mapped_column(String(64))
     author_name: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=naive_utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     post: Mapped[Post] = relationship(back_populates="comments", lazy="raise")
+
+
+def _change_comment_count(connection: Connection, post_id: int, change: int) -> None:
+    posts = Post.__table__
+    # One UPDATE in the comment's own flush, so the count commits (or rolls back) with it, and
+    # "+ change" in SQL so two comments at once both count. Through the table, not the mapped
+    # Post: a comment is not an edit, so neither ``version`` (a writer's edit in progress would
+    # get a false conflict) nor ``updated_at`` (the feed's "updated") may change.
+    connection.execute(
+        update(posts)
+        .where(posts.c.id == post_id)
+        .values(comment_count=posts.c.comment_count + change, updated_at=posts.c.updated_at)
+    )
+
+
+@event.listens_for(Comment, "after_insert")
+def _count_comment(_mapper: Mapper[Comment], connection: Connection, comment: Comment) -> None:
+    """Every comment the ORM inserts adds one to its post's ``comment_count``."""
+    _change_comment_count(connection, comment.post_id, +1)
+
+
+@event.listens_for(Comment, "after_delete")
+def _uncount_comment(_mapper: Mapper[Comment], connection: Connection, comment: Comment) -> None:
+    """Every comment the ORM deletes takes one away (a deleted post takes its comments along)."""
+    _change_comment_count(connection, comment.post_id, -1)

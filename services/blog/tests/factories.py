@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from blog_service.extensions import db
 from blog_service.markdown import render_markdown
-from blog_service.models import Comment, Post, Tag, naive_utcnow
+from blog_service.models import Comment, Post, Tag
+from servicekit.clock import utcnow
 
 _numbers = itertools.count(1)
 
@@ -37,7 +38,7 @@ def make_post(
     )
     post.publish(published)
     if published:
-        post.published_at = naive_utcnow() - timedelta(minutes=age_minutes)
+        post.published_at = utcnow() - timedelta(minutes=age_minutes)
     db.session.add(post)
     if commit:
         db.session.commit()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from blog_service.extensions import db
-from blog_service.models import Comment
+from blog_service.models import Comment, Post
 from tests.conftest import csrf_token
 from tests.factories import make_comment, make_post
 
@@ -122,3 +124,54 @@ def test_comments_are_rate_limited_per_user(
         == 302
     )
     assert comment_count(app) == 3
+
+
+def stored_post(app: Flask, slug: str) -> Post:
+    with app.app_context():
+        post: Post = db.session.scalars(select(Post).where(Post.slug == slug)).one()
+        db.session.expunge(post)
+        return post
+
+
+def test_the_post_keeps_its_comment_count_as_comments_come_and_go(
+    app: Flask, carol: FlaskClient, client: FlaskClient
+) -> None:
+    with app.app_context():
+        make_post("Open")
+    before = stored_post(app, "open")
+    token = csrf_token(carol, "/posts/open")
+    for body in ("One", "Two"):
+        carol.post("/posts/open/comments", data={"csrf_token": token, "body": body})
+    assert stored_post(app, "open").comment_count == 2
+    assert "2 comments" in client.get("/").get_data(as_text=True)
+
+    with app.app_context():
+        first = db.session.scalars(select(Comment.id).order_by(Comment.id)).first()
+    carol.post(f"/comments/{first}/delete", data={"csrf_token": token})
+    after = stored_post(app, "open")
+    assert after.comment_count == 1
+    assert "1 comment<" in client.get("/").get_data(as_text=True).replace("\n", "<")
+    # A comment is not an edit: the post's version (an editor's conflict check) and its
+    # "updated" time (the feed's) stay as they were.
+    assert (after.version, after.updated_at) == (before.version, before.updated_at)
+
+
+def test_a_comment_that_fails_to_commit_is_not_counted(
+    app: Flask, carol: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        make_post("Open")
+    token = csrf_token(carol, "/posts/open")
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        db.session.flush()  # the count's UPDATE runs here, in the comment's transaction...
+        raise OperationalError("COMMIT", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(db.session, "commit", refuse)
+    response = carol.post("/posts/open/comments", data={"csrf_token": token, "body": "Lost"})
+    monkeypatch.undo()
+    assert response.status_code >= 500
+    with app.app_context():
+        db.session.rollback()
+    assert stored_post(app, "open").comment_count == 0  # ...and is rolled back with it
+    assert comment_count(app) == 0

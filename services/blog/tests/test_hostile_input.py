@@ -25,23 +25,51 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 HUGE = "99999999999999999999"
 
 
+#: The oldest place a page link can name: nothing is older.
+OLDEST = "00010101T000000.000000Z-1"
+
+
 @pytest.mark.parametrize(
     "url",
     [
-        f"/?page={HUGE}",
-        f"/search?q=post&page={HUGE}",
-        f"/tags/common?page={HUGE}",
-        "/?page=" + HUGE * 300,
+        f"/?before={OLDEST}",
+        f"/?after=99991231T235959.999999Z-{HUGE[:18]}",
+        f"/search?q=post&before={OLDEST}",
+        f"/tags/common?before={OLDEST}",
     ],
 )
-def test_a_huge_page_number_is_past_the_end(app: Flask, client: FlaskClient, url: str) -> None:
+def test_a_page_past_the_end_is_a_404(app: Flask, client: FlaskClient, url: str) -> None:
     with app.app_context():
         make_post("A post", tags=["common"])
     assert client.get(url).status_code == 404
 
 
-def test_a_huge_page_of_drafts_is_past_the_end(alice: FlaskClient) -> None:
-    assert alice.get(f"/drafts?page={HUGE}").status_code == 404
+def test_a_page_of_drafts_past_the_end_is_a_404(alice: FlaskClient) -> None:
+    assert alice.get(f"/drafts?before={OLDEST}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        HUGE,
+        f"20260101T000000.000000Z-{HUGE}",  # an id longer than any
+        "20261301T000000.000000Z-1",  # month 13
+        "20260101T000000.000000Z-1" + HUGE * 300,
+        "20260101T000000Z-1",
+        "",
+    ],
+)
+def test_a_forged_page_link_is_a_400(app: Flask, client: FlaskClient, cursor: str) -> None:
+    with app.app_context():
+        make_post("A post", tags=["common"])
+    for url in (
+        f"/?before={cursor}",
+        f"/tags/common?after={cursor}",
+        f"/search?q=a&before={cursor}",
+    ):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "page link is not valid" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("comment_id", [HUGE, str(2**31), "9" * 5000])
@@ -73,11 +101,11 @@ def test_pagination_links_keep_hostile_arguments_as_arguments(
     with app.app_context():
         make_post("First", tags=["common"])
         make_post("Second", tags=["common"])
-    for url in (f"/?{query}", f"/tags/common?{query}&page=2", f"/search?q=s&{query}"):
+    for url in (f"/?{query}", f"/tags/common?{query}", f"/search?q=s&{query}"):
         response = client.get(url)
         assert response.status_code == 200, url
         page = response.get_data(as_text=True)
-        assert f"{query}&amp;page=" in page, url
+        assert f"{query}&amp;before=" in page, url
 
 
 def test_pagination_links_keep_the_search(app: Flask, client: FlaskClient) -> None:
@@ -86,7 +114,7 @@ def test_pagination_links_keep_the_search(app: Flask, client: FlaskClient) -> No
         make_post("Flask one")
         make_post("Flask two")
     page = client.get("/search?q=flask").get_data(as_text=True)
-    assert 'href="/search?q=flask&amp;page=2"' in page
+    assert 'href="/search?q=flask&amp;before=' in page
 
 
 def test_control_characters_in_an_old_row_do_not_break_the_feed(

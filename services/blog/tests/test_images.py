@@ -15,11 +15,10 @@ from PIL import Image
 from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import OperationalError
 
-from blog_service import images
+from blog_service import forms, images
 from blog_service.extensions import db
 from blog_service.markdown import render_markdown
 from blog_service.models import Post, StoredImage
-from blog_service.posts import views
 from tests.conftest import csrf_token
 from tests.factories import make_post
 
@@ -352,7 +351,7 @@ def test_a_save_racing_another_is_a_conflict_and_stores_no_image(
             other.execute(update(Post).values(title="Theirs", version=Post.version + 1))
         return render_markdown(text)
 
-    monkeypatch.setattr(views, "render_markdown", render_while_someone_else_saves)
+    monkeypatch.setattr(forms, "render_markdown", render_while_someone_else_saves)
     cover = (io.BytesIO(image_bytes()), "c.png")
     response = edit_post(alice, 1, slug="raced", title="Mine", body="My text", cover=cover)
     assert response.status_code == 409

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -111,3 +111,43 @@ def test_the_old_folder_setting_is_still_read_and_downgrading_writes_files_back(
             assert image.format == "JPEG"
             assert image.size == (6, 4)
         upgrade()  # and back again, for the fixture's teardown
+
+
+BEFORE_CHEAP_PAGES = "5d1e7c0a9b3f"
+
+
+def test_upgrading_counts_the_comments_already_there(app: Flask) -> None:
+    with app.app_context():
+        db.drop_all()
+        upgrade(revision=BEFORE_CHEAP_PAGES)
+        with db.engine.begin() as connection:
+            now = datetime(2026, 1, 1).isoformat(" ")
+            for post_id in (1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO posts (id, slug, title, summary, body, body_html, status,"
+                        " author_id, author_name, cover_alt, created_at, updated_at, version)"
+                        " VALUES (:id, :slug, 'T', '', 'B', '<p>B</p>', 'published', '1',"
+                        " 'alice', '', :now, :now, 1)"
+                    ),
+                    {"id": post_id, "slug": f"post-{post_id}", "now": now},
+                )
+            for post_id in (1, 1, 1, 2):
+                connection.execute(
+                    text(
+                        "INSERT INTO comments (post_id, author_id, author_name, body, created_at)"
+                        " VALUES (:post_id, '3', 'carol', 'Hi', :now)"
+                    ),
+                    {"post_id": post_id, "now": now},
+                )
+            connection.execute(text("UPDATE posts SET published_at = :now"), {"now": now})
+        upgrade()
+        rows = db.session.execute(select(Post.id, Post.comment_count))
+        counts = {row.id: row.comment_count for row in rows}
+        published = db.session.scalar(select(Post.published_at).where(Post.id == 1))
+        db.session.remove()
+        downgrade(revision=BEFORE_CHEAP_PAGES)
+        upgrade()  # and back again, for the fixture's teardown
+    assert counts == {1: 3, 2: 1}
+    # The old rows' times were UTC without a zone: they are read as UTC.
+    assert published == datetime(2026, 1, 1, tzinfo=UTC)

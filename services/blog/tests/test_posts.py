@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -43,11 +46,33 @@ def test_home_is_paginated(app: Flask, client: FlaskClient) -> None:
     first = client.get("/").get_data(as_text=True)
     assert "Post aged 0" in first
     assert "Post aged 2" not in first
-    assert 'href="/?page=2"' in first
-    third = client.get("/?page=3").get_data(as_text=True)
+    assert "Newer posts" not in first
+    second = client.get(older_link(first)).get_data(as_text=True)
+    assert "Post aged 2" in second
+    assert "Post aged 1" not in second
+    third = client.get(older_link(second)).get_data(as_text=True)
     assert "Post aged 4" in third
     assert "Older posts" not in third
-    assert client.get("/?page=4").status_code == 404
+    # And back: the newer link of the last page is the second page again.
+    back = client.get(newer_link(third)).get_data(as_text=True)
+    assert back.count("<article") == 2
+    assert "Post aged 2" in back
+    assert "Post aged 3" in back
+    assert "Newer posts" in back
+
+
+def older_link(page: str) -> str:
+    """The "Older posts" link of a list page."""
+    match = re.search(r'<a rel="next" href="([^"]+)">Older posts', page)
+    assert match is not None, "no older link"
+    return html.unescape(match.group(1))
+
+
+def newer_link(page: str) -> str:
+    """The "Newer posts" link of a list page."""
+    match = re.search(r'<a rel="prev" href="([^"]+)">Newer posts', page)
+    assert match is not None, "no newer link"
+    return html.unescape(match.group(1))
 
 
 def test_post_page_shows_rendered_markdown(app: Flask, client: FlaskClient) -> None:

@@ -6,8 +6,8 @@ import re
 
 from flask import Blueprint, current_app, render_template
 
-from blog_service.extensions import db
-from blog_service.queries import published_posts
+from blog_service.caching import cacheable_page
+from blog_service.queries import newest_published
 from servicekit.clock import utcnow
 
 bp = Blueprint("feed", __name__)
@@ -30,10 +30,10 @@ def xml_text(text: str) -> str:
 
 
 @bp.get("/feed.xml")
+@cacheable_page
 def atom() -> tuple[str, int, dict[str, str]]:
-    """The 20 newest published posts as an Atom 1.0 feed."""
-    statement = published_posts().limit(FEED_LENGTH)
-    posts = list(db.session.scalars(statement))
+    """The 20 newest published posts as an Atom 1.0 feed (a feed reader gets 304s)."""
+    posts = newest_published(FEED_LENGTH)
     body = render_template(
         "feed/atom.xml", posts=posts, title=current_app.config["BLOG_TITLE"], now=utcnow()
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -16,29 +17,28 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import InstrumentedAttribute, undefer
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from blog_service.caching import cacheable_page
 from blog_service.extensions import db, limiter
-from blog_service.forms import CommentForm, ConfirmForm, PostForm
-from blog_service.images import UploadError, delete_if_unused, read_upload, store_image
-from blog_service.markdown import render_markdown
+from blog_service.forms import CommentForm, ConfirmForm, EditConflictError, PostForm
+from blog_service.images import delete_if_unused
 from blog_service.models import DRAFT, PUBLISHED, Post, StoredImage, Tag
-from blog_service.permissions import can_edit_post, can_see_post
+from blog_service.permissions import author_required, can_see_post, editable_post, visible_post
 from blog_service.queries import (
+    BadCursorError,
+    Cursor,
+    Page,
     for_cards,
-    paginate,
+    keyset_page,
     post_comments,
     published_posts,
     search_criteria,
-    with_comment_counts,
 )
-from servicekit.identitycookie import roles_required
-from servicekit.inputs import page_number
 
 log = logging.getLogger(__name__)
 
@@ -55,85 +55,94 @@ DATABASE_MESSAGE = (
 IMAGE_NAME = re.compile(r"[0-9a-f]{64}")
 
 
-def _posts_page(*criteria: ColumnElement[bool]) -> Pagination:
-    per_page: int = current_app.config["BLOG_POSTS_PER_PAGE"]
-    return paginate(for_cards(published_posts(*criteria)), page_number(), per_page)
+def _cursor_argument(name: str) -> Cursor | None:
+    """The ``before`` or ``after`` query argument of a list page; 400 when it is not ours."""
+    text = request.args.get(name)
+    if text is None:
+        return None
+    try:
+        return Cursor.parse(text)
+    except BadCursorError:
+        abort(400, "That page link is not valid: start again from the first page.")
+
+
+def _page_of(statement: Select[Any], sort: InstrumentedAttribute[Any] = Post.published_at) -> Page:
+    """The page of ``statement`` (posts, newest first by ``sort``) that the URL asks for.
+
+    A page beyond either end of the list (an old link) is a 404, as the first page never is.
+    """
+    before, after = _cursor_argument("before"), _cursor_argument("after")
+    page = keyset_page(
+        for_cards(statement),
+        sort,
+        current_app.config["BLOG_POSTS_PER_PAGE"],
+        before=before,
+        after=after,
+    )
+    if not page.items and (before or after):
+        abort(404)
+    return page
 
 
 @bp.get("/")
+@cacheable_page
 def index() -> str:
     """Home: published posts, newest first."""
-    return render_template("posts/index.html", pagination=_posts_page())
+    return render_template("posts/index.html", pagination=_page_of(published_posts()))
 
 
 @bp.get("/tags/<name>")
+@cacheable_page
 def tag(name: str) -> str:
     """Published posts with one tag."""
     tag = db.first_or_404(select(Tag).where(Tag.name == name))
-    pagination = _posts_page(Post.tags.any(Tag.id == tag.id))
-    return render_template(
-        "posts/list.html", pagination=pagination, heading=f"Posts tagged “{tag.name}”"
-    )
+    page = _page_of(published_posts(Post.tags.any(Tag.id == tag.id)))
+    return render_template("posts/list.html", pagination=page, heading=f"Posts tagged “{tag.name}”")
 
 
 @bp.get("/authors/<author_id>")
+@cacheable_page
 def author(author_id: str) -> str:
-    """Published posts by one author (named as their latest post names them)."""
-    pagination = _posts_page(Post.author_id == author_id)
-    if not pagination.items:
+    """Published posts by one author (named as their latest post on the page names them)."""
+    page = _page_of(published_posts(Post.author_id == author_id))
+    if not page.items:
         abort(404)
-    name = pagination.items[0].author_name
-    return render_template("posts/list.html", pagination=pagination, heading=f"Posts by {name}")
+    name = page.items[0].author_name
+    return render_template("posts/list.html", pagination=page, heading=f"Posts by {name}")
 
 
 @bp.get("/search")
+@cacheable_page
 def search() -> str:
-    """Published posts whose title or body contains ``q``."""
+    """Published posts matching the words of ``q`` (see queries.search_criteria)."""
     query = request.args.get("q", "").strip()[:200]
-    pagination = _posts_page(search_criteria(query)) if query else None
-    return render_template("posts/search.html", pagination=pagination, query=query)
+    page = _page_of(published_posts(search_criteria(query))) if query else None
+    return render_template("posts/search.html", pagination=page, query=query)
 
 
 @bp.get("/drafts")
-@roles_required("author")
+@author_required
 def drafts() -> str:
-    """The signed-in author's drafts."""
-    statement = for_cards(
-        with_comment_counts(
-            select(Post)
-            .where(Post.status == DRAFT, Post.author_id == current_user.id)
-            .order_by(Post.updated_at.desc(), Post.id.desc())
-        )
-    )
-    pagination = paginate(statement, page_number(), current_app.config["BLOG_POSTS_PER_PAGE"])
-    return render_template("posts/list.html", pagination=pagination, heading="My drafts")
-
-
-def _visible_post(slug: str) -> Post:
-    """The post ``slug`` if the current user may see it; a 404 otherwise (drafts stay secret)."""
-    post: Post | None = db.session.scalar(select(Post).where(Post.slug == slug))
-    if post is None or not can_see_post(current_user, post):
-        abort(404)
-    return post
-
-
-def _editable_post(slug: str) -> Post:
-    post = _visible_post(slug)
-    if not can_edit_post(current_user, post):
-        abort(403, "Only the post's author or an admin may change it.")
-    return post
+    """The signed-in author's drafts, last changed first."""
+    mine = select(Post).where(Post.status == DRAFT, Post.author_id == current_user.id)
+    page = _page_of(mine, sort=Post.updated_at)
+    return render_template("posts/list.html", pagination=page, heading="My drafts")
 
 
 @bp.get("/posts/<slug>")
+@cacheable_page
 def detail(slug: str) -> str:
-    """One post with its comments and a comment form."""
-    post = _visible_post(slug)
+    """One post with its comments and, for those signed in, a comment form."""
+    post = visible_post(slug)
+    # A form's CSRF token lives in the session: making one for an anonymous reader would set
+    # a cookie, and a page that sets a cookie cannot be shared (see caching.py).
+    signed_in = current_user.is_authenticated
     return render_template(
         "posts/detail.html",
         post=post,
         comments=post_comments(post),
-        comment_form=CommentForm(),
-        confirm_form=ConfirmForm(),
+        comment_form=CommentForm() if signed_in else None,
+        confirm_form=ConfirmForm() if signed_in else None,
     )
 
 
@@ -153,70 +162,27 @@ def _conflict(form: PostForm, post: Post) -> tuple[str, int]:
 
 
 def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
-    """Validate ``form`` and save it into ``post`` (a new post when None), in one commit.
-
-    A new cover image is written by the same commit as the post (see images.py): either both
-    are saved or neither is.
-    """
+    """Validate ``form`` and save it into ``post`` (a new post when None), in one commit."""
     if not form.validate_on_submit():
         return _render_form(form, post, 422 if request.method == "POST" else 200)
-    if post is not None and form.loaded_version() != post.version:
-        return _conflict(form, post)
-
-    cover = None
-    if form.cover.data:
-        config = current_app.config
-        try:
-            cover = read_upload(
-                form.cover.data, config["BLOG_MAX_IMAGE_BYTES"], config["BLOG_MAX_IMAGE_PIXELS"]
-            )
-        except UploadError as error:
-            form.cover.errors = [str(error)]
-            return _render_form(form, post, 422)
-
-    # Queries first, changes after: a query in between would flush half the changes and bump
-    # the version twice.
-    tags = Tag.get_or_create(form.tag_names())
-    is_new = post is None
-    if post is None:
-        post = Post(
-            slug=Post.unique_slug(form.title.data or ""),
-            author_id=current_user.id,
-            author_name=current_user.name,
-        )
-    old_cover = post.cover_sha256
-    post.title = form.title.data or ""
-    post.summary = form.summary.data or ""
-    post.body = form.body.data or ""
-    post.body_html = render_markdown(post.body)
-    post.tags = tags
-    post.cover_alt = form.cover_alt.data or ""
-    post.publish(bool(form.published.data))
-    if cover is not None:
-        post.cover_sha256 = store_image(cover)
-    elif form.remove_cover.data:
-        post.cover_sha256 = None
-    db.session.add(post)
     try:
-        db.session.flush()
-        if old_cover != post.cover_sha256:
-            delete_if_unused(old_cover)
+        saved = form.save(post, current_user.id, current_user.name)
         db.session.commit()
-    except StaleDataError:
-        # Saved by someone else between our version check and our UPDATE.
+    except (EditConflictError, StaleDataError):  # saved by someone else since the editor loaded it
         db.session.rollback()
+        assert post is not None  # a new post has no earlier version to conflict with
         return _conflict(form, post)
     except SQLAlchemyError:
         log.exception("could not save a post")
         db.session.rollback()
         form.form_errors.append(DATABASE_MESSAGE)
-        return _render_form(form, None if is_new else post, 503)
-    flash("Post created." if is_new else "Post saved.", "success")
-    return redirect(url_for("posts.detail", slug=post.slug))
+        return _render_form(form, post, 503)
+    flash("Post created." if post is None else "Post saved.", "success")
+    return redirect(url_for("posts.detail", slug=saved.slug))
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])
-@roles_required("author")
+@author_required
 @limiter.limit(lambda: current_app.config["BLOG_WRITE_RATE_LIMIT"], methods=["POST"])
 def new() -> Response | tuple[str, int]:
     """Write a new post."""
@@ -224,10 +190,10 @@ def new() -> Response | tuple[str, int]:
 
 
 @bp.route("/posts/<slug>/edit", methods=["GET", "POST"])
-@roles_required("author")
+@author_required
 def edit(slug: str) -> Response | tuple[str, int]:
     """Edit a post; a stale version (someone saved in between) is refused with a 409."""
-    post = _editable_post(slug)
+    post = editable_post(slug)
     if request.method == "GET":
         form = PostForm(obj=post)
         form.tags.data = ", ".join(tag.name for tag in post.tags)
@@ -238,10 +204,10 @@ def edit(slug: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/posts/<slug>/delete")
-@roles_required("author")
+@author_required
 def delete(slug: str) -> Response:
     """Delete a post, its comments (database cascade) and its cover image unless shared."""
-    post = _editable_post(slug)
+    post = editable_post(slug)
     if not ConfirmForm().validate_on_submit():
         abort(400, "The form was incomplete; please try again.")
     cover = post.cover_sha256
