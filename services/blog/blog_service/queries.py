@@ -23,7 +23,9 @@ from blog_service.extensions import db
 from blog_service.models import PUBLISHED, Comment, Post, search_document
 
 #: How a position in a list looks in a URL: the sort time in UTC and the post's id.
-_CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6})Z-(\d{1,18})")
+_CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6})Z-(\d{1,10})")
+#: The largest id an INTEGER column holds: a larger one in a link is refused, not sent to SQL.
+_LARGEST_ID = 2**31 - 1
 _CURSOR_TIME = "%Y%m%dT%H%M%S.%f"
 
 
@@ -42,7 +44,7 @@ class Cursor:
     def parse(cls, text: str) -> Cursor:
         """The cursor ``str(cursor)`` wrote; BadCursorError for anything else."""
         match = _CURSOR.fullmatch(text)
-        if match is None:
+        if match is None or int(match.group(2)) > _LARGEST_ID:
             raise BadCursorError(text)
         try:
             moment = datetime.strptime(match.group(1), _CURSOR_TIME).replace(tzinfo=UTC)

@@ -3,13 +3,17 @@ them counts anything."""
 
 from __future__ import annotations
 
+import os
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select, text
 
 from blog_service.extensions import db
-from blog_service.models import Comment
+from blog_service.models import Comment, Post
+from blog_service.queries import search_criteria
 from servicekit.testing import count_queries
 from tests.factories import make_post
 
@@ -89,3 +93,24 @@ def test_a_later_page_costs_what_the_first_costs(app: Flask, client: FlaskClient
     third = older_page(app, client, second)
     costs = {queries_for(app, client, url) for url in ("/", second, third)}
     assert costs == {2}
+
+
+ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith(("postgresql", "postgres:"))
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="full-text search is PostgreSQL's")
+def test_search_reads_the_text_search_index(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_post("Deploying services", body="Gunicorn behind nginx.")
+        make_post("Something else", body="Nothing to see.")
+        statement = select(Post.id).where(search_criteria("deployed"))
+        compiled = statement.compile(
+            dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: force a choice
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN {compiled}")))
+        db.session.rollback()
+    assert "ix_posts_search" in plan
+    # Stemmed words, not substrings: "deployed" finds "Deploying"; "Depl" finds nothing.
+    assert "Deploying services" in client.get("/search?q=deployed").get_data(as_text=True)
+    assert "Deploying services" not in client.get("/search?q=Depl").get_data(as_text=True)

@@ -31,7 +31,7 @@ TIMESTAMPS = [
     ("comments", "created_at", False),
 ]
 #: The expression of models.search_document, as the migration must not import the models.
-SEARCH_DOCUMENT = "to_tsvector('english'::regconfig, (title || ' ') || body)"
+SEARCH_DOCUMENT = "to_tsvector('english'::regconfig, (title::text || ' '::text) || body)"
 
 
 def on_postgresql() -> bool:
