@@ -469,8 +469,10 @@ class Stack:
     def render_nginx(self) -> Path:
         site = self.workdir / "gateway.conf"
         image_cache = self.workdir / "image-cache"
-        image_cache.mkdir()
-        image_cache.chmod(0o1777)  # written by nginx's workers (nobody, when started as root)
+        # The template keeps the blog's page micro-cache beside it, in "<path>-pages".
+        for cache in (image_cache, self.workdir / "image-cache-pages"):
+            cache.mkdir()
+            cache.chmod(0o1777)  # written by nginx's workers (nobody, when started as root)
         variables = {
             "NGINX_LISTEN": f"127.0.0.1:{self.ports['gateway']}",
             "NGINX_LOCAL_RESOLVERS": local_resolvers(),
