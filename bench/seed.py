@@ -102,7 +102,7 @@ def insert_blog_rows(posts_wanted: int = POSTS) -> tuple[int, int, int]:
         body = "\n\n".join(_sentence(rng, 40) + "." for _ in range(6))
         body = f"## {_sentence(rng, 4)}\n\n{body}\n\n```python\nprint('hello')\n```\n"
         bodies.append((body, render_markdown(body)))
-    start = datetime(2025, 1, 1)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
     posts = []
     for n in range(posts_wanted):
         body, body_html = bodies[n % len(bodies)]
@@ -150,6 +150,14 @@ def insert_blog_rows(posts_wanted: int = POSTS) -> tuple[int, int, int]:
         db.session.execute(insert(post_tags), batch)
     for batch in _batches(comments):
         db.session.execute(insert(Comment), batch)
+    # A bulk INSERT skips the per-comment count the blog keeps (models.py): count them at once,
+    # as the migration that added the column did.
+    db.session.execute(
+        text(
+            "UPDATE posts SET comment_count ="
+            " (SELECT count(*) FROM comments WHERE comments.post_id = posts.id)"
+        )
+    )
     db.session.commit()
     return len(post_ids), len(links), len(comments)
 
