@@ -1,8 +1,10 @@
 """The api service: a Flask-RESTful tasks API (projects and their tasks).
 
 Read it in this order: config.py (settings), extensions.py, models.py, schemas.py (validation and
-serialisation), v1/ (the resources and their HTTP plumbing), openapi.py (the OpenAPI document
-built from the same schemas), docs/ (interactive documentation), cli.py (dev-token).
+serialisation), dumping.py (the output schemas compiled for speed), permissions.py (who may do
+what), v1/ (the resources and their HTTP plumbing), apidoc.py and openapi.py (the OpenAPI document
+built from the resources and the same schemas), docs/ (interactive documentation), cli.py
+(dev-token).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 
+from api_service import docs, openapi, v1
 from api_service.cli import register_cli, use_development_keys
 from api_service.config import api_config_from_env
-from api_service.extensions import cors, db, limiter, migrate
+from api_service.extensions import cors, db, migrate
+from api_service.ratelimit import init_rate_limit
 from servicekit import init_service
 from servicekit.database import init_database
 from servicekit.identity import init_identity
@@ -52,27 +56,13 @@ def create_app(
     use_development_keys(app)
     init_identity(app)
     init_database(app, db, migrate, MIGRATIONS)
-    # Registered before the limiter so it runs after the limiter's header hook (Flask runs
-    # after_request functions in reverse order): Flask-Limiter sends Retry-After on every
-    # response, but the header only means something on a 429 (or 503).
-    app.after_request(retry_after_only_when_refused)
-    limiter.init_app(app)
+    init_rate_limit(app)
     init_cors(app)
-
-    from api_service import docs, openapi, v1
-
     app.register_blueprint(v1.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(docs.bp)
     register_cli(app)
     return app
-
-
-def retry_after_only_when_refused(response: Response) -> Response:
-    """Drop Retry-After from responses that are not 429 or 503."""
-    if response.status_code not in {429, 503}:
-        response.headers.pop("Retry-After", None)
-    return response
 
 
 def init_cors(app: Flask) -> None:

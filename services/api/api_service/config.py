@@ -25,14 +25,6 @@ def api_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, A
         # Browser origins allowed to call the API cross-origin; none by default, since the
         # gateway serves everything from one origin.
         "API_CORS_ORIGINS": list(env.comma_list("CORS_ORIGINS")),
-        # Said explicitly because Flask-Limiter otherwise keeps the last app's choice on its
-        # (process-wide) Limiter object.
-        "RATELIMIT_ENABLED": True,
-        # Per token subject (or per address for calls without a valid token).
+        # Per token subject (or per address for calls without a valid token), per endpoint.
         "API_RATE_LIMIT": env.text("RATE_LIMIT", "300 per minute"),
-        # IETF draft header names (RateLimit-*) rather than Flask-Limiter's X-RateLimit-*.
-        "RATELIMIT_HEADER_LIMIT": "RateLimit-Limit",
-        "RATELIMIT_HEADER_REMAINING": "RateLimit-Remaining",
-        "RATELIMIT_HEADER_RESET": "RateLimit-Reset",
-        "RATELIMIT_HEADER_RETRY_AFTER_VALUE": "delta-seconds",
     }

@@ -1,26 +1,29 @@
 """The OpenAPI 3.1 document, built by apispec from the same marshmallow schemas the views use.
 
-``GET /openapi.json`` serves it; ``/docs`` renders it. Each operation below lists every status it
-can answer: the schemathesis test checks the running app against this document, so a status or
-a field the code produces but the document does not describe fails the build.
+``GET /openapi.json`` serves it; ``/docs`` renders it. The paths come from the app's URL rules and
+each operation from its resource method (api_service.apidoc): a route cannot be left out. Each
+operation lists every status it can answer: the schemathesis test checks the running app against
+this document, so a status or a field the code produces but the document does not describe
+fails the build.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from marshmallow import Schema, fields
+from werkzeug.routing import Rule
 
+from api_service.apidoc import OPERATION_ATTRIBUTE, Operation
 from api_service.schemas import (
     ProjectInputSchema,
-    ProjectListQuerySchema,
     ProjectPageSchema,
     ProjectSchema,
     TaskInputSchema,
-    TaskListQuerySchema,
     TaskPageSchema,
     TaskSchema,
 )
@@ -30,6 +33,10 @@ from servicekit.inputs import MAX_ID
 bp = Blueprint("openapi", __name__)
 
 _EXTENSION_KEY = "api_service.openapi"
+#: The blueprint whose URL rules the document describes.
+API_BLUEPRINT = "v1"
+#: A URL rule's variable (``<int:task_id>``), written as OpenAPI writes it (``{task_id}``).
+OPENAPI_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 class ProblemSchema(Schema):
@@ -71,17 +78,12 @@ RATE_LIMIT_HEADERS = {
     },
     "RateLimit-Reset": {"description": "When the window resets.", "schema": {"type": "integer"}},
 }
-ETAG_HEADER = {"ETag": {"$ref": "#/components/headers/ETag"}}
+#: The order of an object's operations in the document.
+METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def _errors(*codes: int) -> dict[int, Any]:
-    # 400 on every operation: servicekit refuses a NUL or invalid Unicode anywhere in a request
-    # before any view runs (servicekit.inputs).
-    every = (400, 401, 429, *codes)
-    return {code: {"$ref": f"#/components/responses/{code}"} for code in sorted(set(every))}
-
-
-def _id_parameter(name: str, what: str) -> dict[str, Any]:
+def _id_parameter(name: str) -> dict[str, Any]:
+    what = name.removesuffix("_id")
     return {
         "in": "path",
         "name": name,
@@ -91,129 +93,47 @@ def _id_parameter(name: str, what: str) -> dict[str, Any]:
     }
 
 
-def _body(schema: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
-
-
-def _ok(schema: str, description: str, status: int = 200, **headers: Any) -> dict[int, Any]:
-    return {
-        status: {
-            "description": description,
-            "headers": {**ETAG_HEADER, **headers},
-            "content": {"application/json": {"schema": schema}},
+def _operation(view_class: type, method: str, rule: Rule) -> dict[str, Any]:
+    """What the document says about ``method`` of ``rule``, from the resource's method."""
+    function = getattr(view_class, method)
+    documented: Operation | None = getattr(function, OPERATION_ATTRIBUTE, None)
+    if documented is None or not function.__doc__:
+        raise LookupError(
+            f"{method.upper()} {rule.rule} ({view_class.__name__}.{method}) needs a docstring "
+            "and @documented(...) to appear in the OpenAPI document"
+        )
+    operation: dict[str, Any] = {
+        "summary": function.__doc__.strip().splitlines()[0].removesuffix("."),
+        "responses": dict(documented.responses),
+    }
+    if documented.parameters:
+        operation["parameters"] = documented.parameters
+    if documented.body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": documented.body}},
         }
-    }
+    if documented.links:
+        operation["responses"][201] = {**operation["responses"][201], "links": documented.links}
+    return operation
 
 
-def _list(schema: str, description: str) -> dict[int, Any]:
-    return {
-        200: {
-            "description": description,
-            "headers": {
-                "Link": {
-                    "description": "RFC 8288 links to the first, prev, next and last pages.",
-                    "schema": {"type": "string"},
-                },
-                "X-Total-Count": {
-                    "description": "Items in the whole list.",
-                    "schema": {"type": "integer"},
-                },
-            },
-            "content": {"application/json": {"schema": schema}},
-        }
-    }
+def _add_paths(spec: APISpec, app: Flask) -> None:
+    """One path per URL rule of the API, each method described by its resource."""
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(f"{API_BLUEPRINT}."):
+            continue
+        view_class = getattr(app.view_functions[rule.endpoint], "view_class")  # noqa: B009
+        methods = [method for method in METHODS if method.upper() in (rule.methods or ())]
+        spec.path(
+            path=OPENAPI_VARIABLE.sub(r"{\1}", rule.rule),
+            parameters=[_id_parameter(name) for name in sorted(rule.arguments)],
+            operations={method: _operation(view_class, method, rule) for method in methods},
+        )
 
 
-IF_MATCH = {
-    "in": "header",
-    "name": "If-Match",
-    "required": True,
-    "description": "The ETag of the version you read (428 without it, 412 when stale).",
-    "schema": {"type": "string"},
-}
-IF_NONE_MATCH = {
-    "in": "header",
-    "name": "If-None-Match",
-    "required": False,
-    "description": "An ETag you hold: 304 when it is still current.",
-    "schema": {"type": "string"},
-}
-NOT_MODIFIED = {304: {"description": "Not modified: your copy is current.", "headers": ETAG_HEADER}}
-DELETED = {204: {"description": "Deleted."}}
-WRITE_ERRORS = (400, 413, 415, 422)
-
-
-def _item_operations(
-    kind: str, schema: str, input_schema: str, patch_schema: str
-) -> dict[str, Any]:
-    return {
-        "get": {
-            "summary": f"Read a {kind}",
-            "parameters": [IF_NONE_MATCH],
-            "responses": {**_ok(schema, f"The {kind}."), **NOT_MODIFIED, **_errors(404)},
-        },
-        "put": {
-            "summary": f"Replace a {kind} (omitted optional fields get their defaults)",
-            "parameters": [IF_MATCH],
-            "requestBody": _body(input_schema),
-            "responses": {
-                **_ok(schema, f"The replaced {kind}."),
-                **_errors(403, 404, 412, 428, *WRITE_ERRORS),
-            },
-        },
-        "patch": {
-            "summary": f"Change some fields of a {kind}",
-            "parameters": [IF_MATCH],
-            "requestBody": _body(patch_schema),
-            "responses": {
-                **_ok(schema, f"The changed {kind}."),
-                **_errors(403, 404, 412, 428, *WRITE_ERRORS),
-            },
-        },
-        "delete": {
-            "summary": f"Delete a {kind}",
-            "parameters": [IF_MATCH],
-            "responses": {**DELETED, **_errors(403, 404, 412, 428)},
-        },
-    }
-
-
-def _link(path: str, method: str, **parameters: str) -> dict[str, Any]:
-    """An OpenAPI link to ``method path``, its parameters taken from the response."""
-    pointer = path.replace("~", "~0").replace("/", "~1")
-    return {"operationRef": f"#/paths/{pointer}/{method}", "parameters": parameters}
-
-
-def _item_links(kind: str, path: str) -> dict[str, Any]:
-    """What a client can do with an object it just created: read, change, delete it."""
-    name = kind.capitalize()
-    key = {f"{kind}_id": "$response.body#/id"}
-    etag = {"header.If-Match": "$response.header.ETag"}
-    return {
-        f"Get{name}": _link(path, "get", **key),
-        f"Change{name}": _link(path, "patch", **key, **etag),
-        f"Delete{name}": _link(path, "delete", **key, **etag),
-    }
-
-
-#: Links from each creation to the operations on the new object. Clients may follow them; the
-#: stateful phase of schemathesis (`nox -s security`) does, to test sequences of calls.
-LINKS = {
-    ("/v1/projects", "post"): {
-        **_item_links("project", "/v1/projects/{project_id}"),
-        "ListTasks": _link(
-            "/v1/projects/{project_id}/tasks", "get", project_id="$response.body#/id"
-        ),
-        "AddTask": _link(
-            "/v1/projects/{project_id}/tasks", "post", project_id="$response.body#/id"
-        ),
-    },
-    ("/v1/projects/{project_id}/tasks", "post"): _item_links("task", "/v1/tasks/{task_id}"),
-}
-
-
-def build_spec() -> dict[str, Any]:
-    """The OpenAPI document of this API (without ``servers``, which depend on the request)."""
+def build_spec(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document of ``app``'s API (without ``servers``, which depend on the request)."""
     spec = APISpec(
         title="Tasks API",
         version="1.0.0",
@@ -263,62 +183,7 @@ def build_spec() -> dict[str, Any]:
             },
         )
 
-    project_id = _id_parameter("project_id", "project")
-    task_id = _id_parameter("task_id", "task")
-    spec.path(
-        path="/v1/projects",
-        operations={
-            "get": {
-                "summary": "List your projects (admins: everyone's)",
-                "parameters": [{"in": "query", "schema": ProjectListQuerySchema}],
-                "responses": {**_list("ProjectPage", "One page of projects."), **_errors(422)},
-            },
-            "post": {
-                "summary": "Create a project",
-                "requestBody": _body("ProjectInput"),
-                "responses": {
-                    **_ok(
-                        "Project",
-                        "Created.",
-                        201,
-                        Location={"$ref": "#/components/headers/Location"},
-                    ),
-                    **_errors(*WRITE_ERRORS),
-                },
-            },
-        },
-    )
-    spec.path(
-        path="/v1/projects/{project_id}",
-        parameters=[project_id],
-        operations=_item_operations("project", "Project", "ProjectInput", "ProjectPatch"),
-    )
-    spec.path(
-        path="/v1/projects/{project_id}/tasks",
-        parameters=[project_id],
-        operations={
-            "get": {
-                "summary": "List, filter and sort a project's tasks",
-                "parameters": [{"in": "query", "schema": TaskListQuerySchema}],
-                "responses": {**_list("TaskPage", "One page of tasks."), **_errors(404, 422)},
-            },
-            "post": {
-                "summary": "Add a task to a project",
-                "requestBody": _body("TaskInput"),
-                "responses": {
-                    **_ok(
-                        "Task", "Created.", 201, Location={"$ref": "#/components/headers/Location"}
-                    ),
-                    **_errors(403, 404, *WRITE_ERRORS),
-                },
-            },
-        },
-    )
-    spec.path(
-        path="/v1/tasks/{task_id}",
-        parameters=[task_id],
-        operations=_item_operations("task", "Task", "TaskInput", "TaskPatch"),
-    )
+    _add_paths(spec, app)
     document = spec.to_dict()
     document["components"]["headers"]["Location"] = {
         "description": "URL of the new object.",
@@ -326,8 +191,6 @@ def build_spec() -> dict[str, Any]:
         "required": True,
     }
     document["security"] = [{"bearerAuth": []}]
-    for (path, method), links in LINKS.items():
-        document["paths"][path][method]["responses"]["201"]["links"] = links
     return document
 
 
@@ -336,6 +199,6 @@ def openapi_json() -> Response:
     """The OpenAPI document, with the URL this app is mounted at as its server."""
     cache = current_app.extensions.setdefault(_EXTENSION_KEY, {})
     if "document" not in cache:
-        cache["document"] = build_spec()
+        cache["document"] = build_spec(current_app)
     document = {**cache["document"], "servers": [{"url": request.script_root or "/"}]}
     return jsonify(document)

@@ -35,11 +35,16 @@ def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def app(
-    tmp_path: Path, token_issuer: TestTokenIssuer, redis_server: PrivateRedis
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    token_issuer: TestTokenIssuer,
+    redis_server: PrivateRedis,
 ) -> Iterator[Flask]:
-    """The api with its rate limits and revocations in the private Redis."""
+    """The api with its rate limits and revocations in the private Redis (and the test's
+    ``config`` marker, if any)."""
     urls = {"REVOCATION_STORE_URI": redis_server.url, "RATELIMIT_STORAGE_URI": redis_server.url}
-    app = make_app(tmp_path, token_issuer, **urls)
+    marker = request.node.get_closest_marker("config")
+    app = make_app(tmp_path, token_issuer, **urls, **(marker.kwargs if marker else {}))
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -61,7 +66,6 @@ def test_a_token_that_cannot_be_checked_gets_a_retryable_503(
             assert time.monotonic() - started < ANSWERED_WITHIN
             assert response.status_code == 503
             assert response.mimetype == "application/problem+json"
-            # 2 s, or the rate limit's reset if later (Flask-Limiter keeps the later one)
             assert int(response.headers["Retry-After"]) >= 2
 
 
@@ -77,3 +81,28 @@ def test_a_redis_restarted_empty_cannot_vouch_for_a_token(
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert status == 200
+
+
+@pytest.mark.config(API_RATE_LIMIT="2 per minute")
+def test_the_budget_is_shared_through_redis(
+    tmp_path: Path, token_issuer: TestTokenIssuer, redis_server: PrivateRedis, alice: ApiClient
+) -> None:
+    # Two apps on one Redis are two workers: a caller's budget is one, whichever answers.
+    urls = {"REVOCATION_STORE_URI": redis_server.url, "RATELIMIT_STORAGE_URI": redis_server.url}
+    other = make_app(tmp_path / "other", token_issuer, API_RATE_LIMIT="2 per minute", **urls)
+    other_alice = ApiClient(other.test_client(), alice.token)
+    assert alice.get("/v1/projects").headers["RateLimit-Remaining"] == "1"
+    assert other_alice.get("/v1/projects").headers["RateLimit-Remaining"] == "0"
+    refused = alice.get("/v1/projects")
+    assert refused.status_code == 429
+    assert int(refused.headers["RateLimit-Reset"]) > time.time()
+
+
+@pytest.mark.config(API_RATE_LIMIT="2 per minute")
+def test_while_redis_is_frozen_the_budget_is_counted_in_the_process(
+    alice: ApiClient, redis_server: PrivateRedis
+) -> None:
+    with redis_server.frozen():
+        answers = [alice.get("/v1/projects").status_code for _ in range(3)]
+    # The token cannot be checked (503), but the requests were counted all the same.
+    assert answers == [503, 503, 429]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
+from flask_restful import Resource
 from openapi_spec_validator import validate
+
+from api_service.openapi import build_spec
 
 
 def document(app: Flask, **kwargs: Any) -> dict[str, Any]:
@@ -127,3 +131,13 @@ def test_each_link_names_an_operation_and_its_parameters(app: Flask) -> None:
             for parameter in [*target.get("parameters", []), *target[method].get("parameters", [])]
         }
         assert set(link["parameters"]) <= names, link
+
+
+def test_an_endpoint_that_does_not_describe_itself_stops_the_document(app: Flask) -> None:
+    class Undocumented(Resource):  # type: ignore[misc]
+        def get(self) -> dict[str, str]:
+            return {}
+
+    app.add_url_rule("/v1/undocumented", view_func=Undocumented.as_view("v1.undocumented"))
+    with pytest.raises(LookupError, match=r"GET /v1/undocumented \(Undocumented.get\)"):
+        build_spec(app)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_restful import Api
 
-from api_service.extensions import limiter
+from api_service.extensions import rate_limit_key
+from api_service.ratelimit import add_rate_limit_headers, count_request
 from api_service.v1.resources import ProjectItem, ProjectList, ProjectTaskList, TaskItem
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
@@ -32,10 +33,10 @@ api.add_resource(ProjectTaskList, "/projects/<int:project_id>/tasks", endpoint="
 api.add_resource(TaskItem, "/tasks/<int:task_id>", endpoint="task")
 
 
-def _rate_limit() -> str:
-    limit: str = current_app.config["API_RATE_LIMIT"]
-    return limit
+@bp.before_request
+def _count_request() -> None:
+    # One budget per caller and endpoint (see extensions.rate_limit_key), before any view.
+    count_request(rate_limit_key())
 
 
-# One budget per caller for the whole API (see extensions.rate_limit_key).
-limiter.limit(_rate_limit)(bp)
+bp.after_request(add_rate_limit_headers)

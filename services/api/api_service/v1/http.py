@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, current_app, request
@@ -78,12 +79,20 @@ def require_if_match(etag: str) -> None:
         )
 
 
-def commit() -> None:
-    """Commit, turning a concurrent change caught by the version column into a 412."""
+@contextmanager
+def stale_is_412() -> Iterator[None]:
+    """Turn a concurrent change caught by the version column (at a flush or the commit) into a
+    412, after rolling the session back."""
     try:
-        db.session.commit()
+        yield
     except StaleDataError:
         db.session.rollback()
         raise Problem(
             412, "The object was changed by another request meanwhile. GET it again and retry."
         ) from None
+
+
+def commit() -> None:
+    """Commit; a concurrent change caught by the version column is a 412."""
+    with stale_is_412():
+        db.session.commit()

@@ -1,35 +1,34 @@
 """The API's resources: projects and their tasks (Flask-RESTful ``Resource`` classes).
 
-Every request carries a bearer token (``method_decorators``); every object belongs to the user
-in it. Another user's object answers 404, exactly like a missing one, so ids reveal nothing.
-Admins may read every object but change only their own (403 otherwise). A token made for an
-API client (a personal access token's) carries scopes: reads need ``tasks:read``, every change
-``tasks:write``, or the answer is a 403 naming the missing scope.
+Every request carries a bearer token (``method_decorators``) with the scope its method needs;
+every object belongs to the user in it (the rules are in api_service.permissions). Each method
+describes itself for the OpenAPI document (``@documented``; its docstring is the summary).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
-from flask import g, request, url_for
+from flask import url_for
 from flask_restful import Resource
 from marshmallow import Schema
-from werkzeug.exceptions import NotFound
 from werkzeug.http import quote_etag
 from werkzeug.wrappers import Response
 
+from api_service import apidoc
+from api_service.apidoc import documented
+from api_service.dumping import CompiledDump, compile_dump
 from api_service.extensions import db
 from api_service.models import Project, Task
+from api_service.permissions import caller, check_owned, get_owned, require_scope_for_method
 from api_service.schemas import (
     ProjectInputSchema,
     ProjectListQuerySchema,
-    ProjectPageSchema,
     ProjectSchema,
     TaskInputSchema,
     TaskListQuerySchema,
-    TaskPageSchema,
     TaskSchema,
 )
 from api_service.v1.http import (
@@ -39,38 +38,18 @@ from api_service.v1.http import (
     load_query,
     not_modified,
     require_if_match,
+    stale_is_412,
 )
-from api_service.v1.queries import paginate, project_query, task_query
-from servicekit.bearer import bearer_required, require_scope
-from servicekit.errors import Problem
-from servicekit.verifier import Identity
+from api_service.v1.queries import project_page, project_query, task_page, task_query
+from servicekit.bearer import bearer_required
 
-Owned = TypeVar("Owned", Project, Task)
 ResourceResult = tuple[dict[str, Any], int, dict[str, str]] | Response
 
-
-def caller() -> Identity:
-    """The identity bearer_required verified for this request."""
-    identity: Identity = g.identity
-    return identity
-
-
-def get_owned(model: type[Owned], object_id: int, *, write: bool = False) -> Owned:
-    """The caller's object ``object_id``: 404 when it is missing or someone else's (an admin
-    may read anyone's, but gets 403 when trying to change it)."""
-    # A larger id than a column holds never gets here: servicekit's <int:...> does not match it.
-    found = db.session.get(model, object_id)
-    # Someone else's object gets exactly the answer a missing one gets.
-    missing = NotFound(f"There is no {model.__tablename__.removesuffix('s')} {object_id}.")
-    if found is None:
-        raise missing
-    identity = caller()
-    if found.owner_id != identity.id:
-        if not identity.is_admin:
-            raise missing
-        if write:
-            raise Problem(403, "Admins may read every object but change only their own.")
-    return found
+# Built once: a schema's constructor costs as much as validating a small query string.
+PROJECT_INPUT = ProjectInputSchema()
+TASK_INPUT = TaskInputSchema()
+PROJECT_LIST_QUERY = ProjectListQuerySchema()
+TASK_LIST_QUERY = TaskListQuerySchema()
 
 
 def etag_of(item: Project | Task) -> str:
@@ -78,18 +57,12 @@ def etag_of(item: Project | Task) -> str:
     return etag_for(item.__tablename__, item.id, item.version)
 
 
-#: The methods that only read; every other one changes something.
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 def scope_for_method(view: Callable[..., ResourceResult]) -> Callable[..., ResourceResult]:
-    """Reads need the scope ``tasks:read``, changes ``tasks:write`` (tokens without scopes,
-    from a browser session or a password, pass: they carry the user's full rights)."""
+    """Check the token's scope for the request's method before ``view`` runs."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> ResourceResult:
-        scope = "tasks:read" if request.method in READ_METHODS else "tasks:write"
-        require_scope(caller(), scope)
+        require_scope_for_method()
         return view(*args, **kwargs)
 
     return wrapped
@@ -99,82 +72,108 @@ class ApiResource(Resource):  # type: ignore[misc]
     """Every operation needs a valid bearer token (checked first: Flask-RESTful applies the
     decorators in order, so the last one listed runs first) with the right scope."""
 
-    method_decorators = [scope_for_method, bearer_required()]
+    method_decorators: ClassVar[list[Callable[..., Any]]] = [scope_for_method, bearer_required()]
 
 
 class ItemResource(ApiResource):
-    """One object: GET (If-None-Match gives 304), PUT, PATCH and DELETE (If-Match required).
+    """One object: read (If-None-Match gives 304), replace, change, delete (If-Match required).
 
-    Subclasses name the model, the schemas and the endpoint; Flask-RESTful passes the URL's
-    single variable (``project_id`` or ``task_id``) by name, hence ``**url_id``.
+    Subclasses name the model, the schemas and the endpoint, and define the HTTP methods with
+    the URL's own variable name (Flask-RESTful passes it by name).
     """
 
-    model: type[Project] | type[Task]
-    input_schema: Schema
-    output_schema: Schema
-    #: The endpoint of the object's URL, for Location (Flask-RESTful uses ``endpoint`` itself).
-    item_endpoint: str
-    #: The name of the id in the URL rule.
-    url_variable: str
+    model: ClassVar[type[Project] | type[Task]]
+    input_schema: ClassVar[Schema]
+    dump: ClassVar[CompiledDump]
+    #: The endpoint of the object's URL and the name of its id there, for Location.
+    item_endpoint: ClassVar[str]
+    url_variable: ClassVar[str]
 
-    def represent(self, item: Any, status: int = 200) -> ResourceResult:
+    @classmethod
+    def represent(cls, item: Any, status: int = 200) -> ResourceResult:
         """``item`` as JSON with its ETag, and its URL in Location when just created."""
         headers = {"ETag": quote_etag(etag_of(item))}
         if status == 201:
-            headers["Location"] = url_for(self.item_endpoint, **{self.url_variable: item.id})
-        return self.output_schema.dump(item), status, headers
+            headers["Location"] = url_for(cls.item_endpoint, **{cls.url_variable: item.id})
+        return cls.dump(item), status, headers
 
-    def find(self, url_id: dict[str, int], *, write: bool = False) -> Any:
-        """The object the URL names, if the caller may see (or change) it."""
-        return get_owned(self.model, url_id[self.url_variable], write=write)
+    @classmethod
+    def stored(cls, item: Any, status: int = 200) -> ResourceResult:
+        """Write ``item``'s changes and represent it.
+
+        Flushed and represented before the commit: the flush gives the id and the new version,
+        and the commit would expire every attribute, so representing after it would read the
+        row (and its tags) back with another two statements.
+        """
+        with stale_is_412():
+            db.session.flush()
+            result = cls.represent(item, status)
+            db.session.commit()
+        return result
 
     def apply(self, item: Any, data: dict[str, Any]) -> None:
         """Copy validated fields onto ``item``."""
         for name, value in data.items():
             setattr(item, name, value)
 
-    def get(self, **url_id: int) -> ResourceResult:
-        item = self.find(url_id)
+    def read(self, object_id: int) -> ResourceResult:
+        """The object, or 304 when the client's copy is current."""
+        item = get_owned(self.model, object_id)
         return not_modified(etag_of(item)) or self.represent(item)
 
-    def put(self, **url_id: int) -> ResourceResult:
-        return self._update(url_id, partial=False)
+    def update(self, object_id: int, *, partial: bool) -> ResourceResult:
+        """Replace the object (PUT) or some of its fields (PATCH, ``partial``)."""
+        item = get_owned(self.model, object_id, write=True)
+        # If-Match before the body: a stale client learns that first, whatever it sent.
+        require_if_match(etag_of(item))
+        self.apply(item, load(self.input_schema, partial=partial))
+        return self.stored(item)
 
-    def patch(self, **url_id: int) -> ResourceResult:
-        return self._update(url_id, partial=True)
-
-    def delete(self, **url_id: int) -> ResourceResult:
-        item = self.find(url_id, write=True)
+    def remove(self, object_id: int) -> ResourceResult:
+        """Delete the object."""
+        item = get_owned(self.model, object_id, write=True)
         require_if_match(etag_of(item))
         db.session.delete(item)
         commit()
         return Response(status=204)
-
-    def _update(self, url_id: dict[str, int], *, partial: bool) -> ResourceResult:
-        item = self.find(url_id, write=True)
-        # If-Match before the body: a stale client learns that first, whatever it sent.
-        require_if_match(etag_of(item))
-        self.apply(item, load(self.input_schema, partial=partial))
-        commit()
-        return self.represent(item)
 
 
 class ProjectItem(ItemResource):
     """``/v1/projects/<id>``: read, replace, change or delete one project."""
 
     model = Project
-    input_schema = ProjectInputSchema()
-    output_schema = ProjectSchema()
+    input_schema = PROJECT_INPUT
+    dump = compile_dump(ProjectSchema())
     item_endpoint = "v1.project"
     url_variable = "project_id"
+
+    @documented(apidoc.read("Project", "project"))
+    def get(self, project_id: int) -> ResourceResult:
+        """Read a project."""
+        return self.read(project_id)
+
+    @documented(apidoc.write("Project", "project", "ProjectInput", "replaced"))
+    def put(self, project_id: int) -> ResourceResult:
+        """Replace a project (omitted optional fields get their defaults)."""
+        return self.update(project_id, partial=False)
+
+    @documented(apidoc.write("Project", "project", "ProjectPatch", "changed"))
+    def patch(self, project_id: int) -> ResourceResult:
+        """Change some fields of a project."""
+        return self.update(project_id, partial=True)
+
+    @documented(apidoc.delete())
+    def delete(self, project_id: int) -> ResourceResult:
+        """Delete a project."""
+        return self.remove(project_id)
 
 
 class TaskItem(ItemResource):
     """``/v1/tasks/<id>``: read, replace, change or delete one task."""
 
     model = Task
-    input_schema = TaskInputSchema()
-    output_schema = TaskSchema()
+    input_schema = TASK_INPUT
+    dump = compile_dump(TaskSchema())
     item_endpoint = "v1.task"
     url_variable = "task_id"
 
@@ -183,39 +182,105 @@ class TaskItem(ItemResource):
             item.set_tags(data.pop("tags"))
         super().apply(item, data)
 
+    @documented(apidoc.read("Task", "task"))
+    def get(self, task_id: int) -> ResourceResult:
+        """Read a task."""
+        return self.read(task_id)
+
+    @documented(apidoc.write("Task", "task", "TaskInput", "replaced"))
+    def put(self, task_id: int) -> ResourceResult:
+        """Replace a task (omitted optional fields get their defaults)."""
+        return self.update(task_id, partial=False)
+
+    @documented(apidoc.write("Task", "task", "TaskPatch", "changed"))
+    def patch(self, task_id: int) -> ResourceResult:
+        """Change some fields of a task."""
+        return self.update(task_id, partial=True)
+
+    @documented(apidoc.delete())
+    def delete(self, task_id: int) -> ResourceResult:
+        """Delete a task."""
+        return self.remove(task_id)
+
+
+PROJECT_PATH = "/v1/projects/{project_id}"
+PROJECT_TASKS_PATH = "/v1/projects/{project_id}/tasks"
+
 
 class ProjectList(ApiResource):
     """``/v1/projects``: list the caller's projects (an admin's: everyone's), create one."""
 
+    @documented(
+        apidoc.Operation(
+            parameters=apidoc.query(ProjectListQuerySchema),
+            responses={
+                **apidoc.page_of("ProjectPage", "One page of projects."),
+                **apidoc.errors(422),
+            },
+        )
+    )
     def get(self) -> ResourceResult:
-        params = load_query(ProjectListQuerySchema())
+        """List your projects (admins: everyone's)."""
+        params = load_query(PROJECT_LIST_QUERY)
         identity = caller()
         owner = None if identity.is_admin else identity.id
-        page = paginate(project_query(owner, params), params["page"], params["per_page"])
-        return ProjectPageSchema().dump(page.as_dict()), 200, page.headers()
+        page = project_page(project_query(owner, params), params["page"], params["per_page"])
+        return page.as_dict(), 200, page.headers()
 
+    @documented(
+        apidoc.Operation(
+            body="ProjectInput",
+            responses={**apidoc.created("Project"), **apidoc.errors(*apidoc.WRITE_ERRORS)},
+            links={
+                **apidoc.item_links("project", PROJECT_PATH),
+                "ListTasks": apidoc.link(
+                    PROJECT_TASKS_PATH, "get", project_id="$response.body#/id"
+                ),
+                "AddTask": apidoc.link(PROJECT_TASKS_PATH, "post", project_id="$response.body#/id"),
+            },
+        )
+    )
     def post(self) -> ResourceResult:
-        project = Project(owner_id=caller().id, **load(ProjectItem.input_schema))
+        """Create a project."""
+        project = Project(owner_id=caller().id, **load(PROJECT_INPUT))
         db.session.add(project)
-        commit()
-        return ProjectItem().represent(project, 201)
+        return ProjectItem.stored(project, 201)
 
 
 class ProjectTaskList(ApiResource):
     """``/v1/projects/<id>/tasks``: list (filter, sort, page) a project's tasks, add one."""
 
+    @documented(
+        apidoc.Operation(
+            parameters=apidoc.query(TaskListQuerySchema),
+            responses={
+                **apidoc.page_of("TaskPage", "One page of tasks."),
+                **apidoc.errors(404, 422),
+            },
+        )
+    )
     def get(self, project_id: int) -> ResourceResult:
-        project = get_owned(Project, project_id)
-        params = load_query(TaskListQuerySchema())
-        page = paginate(task_query(project.id, params), params["page"], params["per_page"])
-        return TaskPageSchema().dump(page.as_dict()), 200, page.headers()
+        """List, filter and sort a project's tasks."""
+        check_owned(Project, project_id)
+        params = load_query(TASK_LIST_QUERY)
+        page = task_page(task_query(project_id, params), params["page"], params["per_page"])
+        return page.as_dict(), 200, page.headers()
 
+    @documented(
+        apidoc.Operation(
+            body="TaskInput",
+            responses={**apidoc.created("Task"), **apidoc.errors(403, 404, *apidoc.WRITE_ERRORS)},
+            links=apidoc.item_links("task", "/v1/tasks/{task_id}"),
+        )
+    )
     def post(self, project_id: int) -> ResourceResult:
-        project = get_owned(Project, project_id, write=True)
-        data = load(TaskItem.input_schema)
+        """Add a task to a project."""
+        # Only an owner may add (an admin gets 403 on another's project), so the task's owner,
+        # which repeats the project's, is the caller.
+        check_owned(Project, project_id, write=True)
+        data = load(TASK_INPUT)
         tags = data.pop("tags")
-        task = Task(project=project, owner_id=project.owner_id, **data)
+        task = Task(project_id=project_id, owner_id=caller().id, **data)
         task.set_tags(tags)
         db.session.add(task)
-        commit()
-        return TaskItem().represent(task, 201)
+        return TaskItem.stored(task, 201)
