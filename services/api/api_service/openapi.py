@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from apispec import APISpec
+from apispec.core import Components
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from marshmallow import Schema, fields
@@ -147,7 +148,20 @@ def build_spec(app: Flask) -> dict[str, Any]:
             )
         },
     )
-    components = spec.components
+    _add_components(spec.components)
+    _add_paths(spec, app)
+    document = spec.to_dict()
+    document["components"]["headers"]["Location"] = {
+        "description": "URL of the new object.",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+    document["security"] = [{"bearerAuth": []}]
+    return document
+
+
+def _add_components(components: Components) -> None:
+    """The schemas, headers, error responses and security scheme the operations refer to."""
     components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
@@ -182,16 +196,6 @@ def build_spec(app: Flask) -> dict[str, Any]:
                 "content": {PROBLEM_MIMETYPE: {"schema": "Problem"}},
             },
         )
-
-    _add_paths(spec, app)
-    document = spec.to_dict()
-    document["components"]["headers"]["Location"] = {
-        "description": "URL of the new object.",
-        "schema": {"type": "string"},
-        "required": True,
-    }
-    document["security"] = [{"bearerAuth": []}]
-    return document
 
 
 @bp.get("/openapi.json")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from factories import ApiClient, create_project, create_task
-from flask import Flask
+from flask import Flask, url_for
 from sqlalchemy import insert
 
 from api_service.extensions import db
@@ -198,3 +198,16 @@ def test_a_list_page_costs_the_same_queries_for_5_and_5000_tasks(
     assert few == many
     assert many <= 4  # project, count, page, the page's tags
     assert alice.get(f"/v1/projects/{large['id']}/tasks{query}").json["total"] == 5000
+
+
+def test_links_encode_the_query_as_url_for_does(app: Flask, alice: ApiClient) -> None:
+    project = create_project(alice)
+    create_task(alice, project["id"], title="a b&c/é")
+    url = f"/v1/projects/{project['id']}/tasks"
+    response = alice.get(url, query_string={"q": "a b&c/é", "per_page": 1})
+    assert response.status_code == 200
+    with app.test_request_context():
+        expected = url_for(
+            "v1.project_tasks", project_id=project["id"], q="a b&c/é", per_page=1, page=1
+        )
+    assert links(response)["first"] == expected

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import request, url_for
 from sqlalchemy import ColumnElement, Select, func, nulls_last, or_, select
@@ -22,6 +23,9 @@ from api_service.dumping import compile_dump
 from api_service.extensions import db
 from api_service.models import Project, Task, TaskTag
 from api_service.schemas import ProjectSchema, TaskSchema
+
+#: What werkzeug's url_for leaves unescaped in a query string.
+URL_SAFE = "!$'()*,/:;?@"
 
 _dump_project_row = compile_dump(ProjectSchema(), from_mapping=True)
 # The tags are not a column: task_page adds them from one query for the whole page.
@@ -53,13 +57,14 @@ class Page:
 
     def headers(self) -> dict[str, str]:
         """``Link`` (RFC 8288: first, prev, next, last) and ``X-Total-Count``."""
-        args = {key: value for key, value in request.args.items() if key != "page"}
-        view_args = request.view_args or {}
+        args = [(key, value) for key, value in request.args.items() if key != "page"]
+        # One url_for for the path (it knows the mount point); the query strings are encoded
+        # as url_for encodes them (werkzeug.urls), for a quarter of the cost of four url_for.
+        path = url_for(str(request.endpoint), **(request.view_args or {}))
 
         def link(page: int, rel: str) -> str:
-            values: dict[str, Any] = {**view_args, **args, "page": page}
-            url = url_for(str(request.endpoint), **values)
-            return f'<{url}>; rel="{rel}"'
+            query = urlencode([*args, ("page", page)], safe=URL_SAFE)
+            return f'<{path}?{query}>; rel="{rel}"'
 
         links = [link(1, "first")]
         if self.page > 1:
