@@ -20,8 +20,8 @@ from werkzeug.exceptions import NotFound
 
 from api_service.extensions import db
 from api_service.models import Project, Task
-from servicekit.errors import Problem
 from servicekit.bearer import require_scope
+from servicekit.errors import Problem
 from servicekit.verifier import Identity
 
 Owned = TypeVar("Owned", Project, Task)
