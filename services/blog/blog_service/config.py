@@ -38,15 +38,20 @@ def use_development_identity(
     """Running alone in development, with no auth service to trust: trust our own dev key.
 
     Only when APP_ENV is development and no identity source (AUTH_JWKS, AUTH_JWKS_URL,
-    AUTH_JWKS_FILE) is configured. ``flask dev-login`` creates the key; the ``/dev/`` pages
-    set and clear the cookie.
+    AUTH_JWKS_FILE) is configured. The ``/dev/`` pages (and ``flask dev-login``) mint tokens
+    with a key of the instance folder, set and clear the cookie; the header's sign-in and
+    sign-out links lead there unless LOGIN_URL / LOGOUT_URL say otherwise.
     """
     jwks_file = development_jwks_file(config, instance_path)
     config["BLOG_DEV_IDENTITY"] = jwks_file is not None
     if jwks_file is None:
         return
     config["AUTH_JWKS_FILE"] = jwks_file
-    if Env("blog", environ).optional("LOGOUT_URL") is None:
+    # No auth service to send people to: sign-in and sign-out are the development pages.
+    env = Env("blog", environ)
+    if env.optional("LOGIN_URL") is None:
+        config["LOGIN_URL"] = "/dev/sign-in"
+    if env.optional("LOGOUT_URL") is None:
         config["LOGOUT_URL"] = "/dev/sign-out"
     if Env("blog", environ).optional("REGISTER_URL") is None:
         config["REGISTER_URL"] = None  # no auth service: nowhere to register

@@ -149,3 +149,14 @@ class CommentForm(FlaskForm):  # type: ignore[misc]
 
 class ConfirmForm(FlaskForm):  # type: ignore[misc]
     """A button-only form: deleting things must be a POST with a CSRF token."""
+
+
+class DevSignInForm(FlaskForm):  # type: ignore[misc]
+    """Development only: who to be, for the blog running without the auth service."""
+
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=64), PlainText()], default="alice"
+    )
+    author = BooleanField("Author: may write posts", default=True)
+    admin = BooleanField("Admin: may edit and delete anything")
+    next = HiddenField()

@@ -131,3 +131,56 @@ def test_dev_key_is_not_trusted_when_auth_is_configured(
     assert result.exit_code != 0
     assert "sign in through the auth service" in result.output
     assert app.config["AUTH_JWKS_FILE"] == str(tmp_path / "auth-jwks.json")
+
+
+def test_standalone_sign_in_link_leads_to_the_development_sign_in(dev_app: Flask) -> None:
+    client = dev_app.test_client()
+    page = client.get("/search?q=flask").get_data(as_text=True)
+    link = re.search(r'<a href="([^"]+)">Sign in</a>', page)
+    assert link is not None
+    assert link.group(1) == "/dev/sign-in?next=/search%3Fq%3Dflask"
+    form = client.get(link.group(1))
+    assert form.status_code == 200
+    assert 'name="next"' in form.get_data(as_text=True)
+
+
+def test_development_sign_in_form_mints_a_token_with_the_chosen_roles(dev_app: Flask) -> None:
+    client = dev_app.test_client()
+    page = client.get("/dev/sign-in?next=/drafts").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert csrf is not None
+    response = client.post(
+        "/dev/sign-in",
+        data={"csrf_token": csrf.group(1), "name": "Dora Writer", "author": "y", "next": "/drafts"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/drafts"
+    home = client.get("/").get_data(as_text=True)
+    assert "Signed in as <strong>Dora Writer</strong>" in home
+    assert 'href="/posts/new"' in home  # an author may write
+    assert client.get("/posts/new").status_code == 200
+
+
+def test_development_sign_in_refuses_a_blank_name_and_foreign_next(dev_app: Flask) -> None:
+    client = dev_app.test_client()
+    page = client.get("/dev/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert csrf is not None
+    blank = client.post("/dev/sign-in", data={"csrf_token": csrf.group(1), "name": " "})
+    assert blank.status_code == 200
+    assert "This field is required." in blank.get_data(as_text=True)
+    foreign = client.post(
+        "/dev/sign-in",
+        data={"csrf_token": csrf.group(1), "name": "eve", "next": "//evil.example/"},
+    )
+    assert foreign.status_code == 302
+    assert foreign.headers["Location"] == "/"
+    reader = client.get("/").get_data(as_text=True)
+    assert "Signed in as <strong>eve</strong>" in reader
+    assert 'href="/posts/new"' not in reader  # a reader only
+
+
+def test_the_sign_in_link_goes_to_auth_when_the_blog_trusts_auth(app: Flask) -> None:
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert '<a href="/auth/login?next=/">Sign in</a>' in page
+    assert app.test_client().get("/dev/sign-in").status_code == 404
