@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -95,7 +96,7 @@ def typecheck(session: nox.Session) -> None:
     tools = ["mypy", "types-flask-migrate", "types-pygments", "types-wtforms", "matplotlib"]
     install_tools(session, *tools)
     # the packages themselves; each package's tests/ is checked by its own suite running
-    targets = [str(package_dir("shared") / "src"), "system", "bench"]
+    targets = [str(package_dir("shared") / "src"), "system", "bench", "tools"]
     targets += [str(package_dir(name) / IMPORT_NAMES[name]) for name in SERVICES]
     session.run("mypy", *targets)
 
@@ -124,7 +125,9 @@ def tests(session: nox.Session) -> None:
     for name in ["shared", *SERVICES]:
         run_package_tests(session, name)
     if SERVICES:
-        session.run("pytest", "tests", "-m", "not e2e and not smoke", *session.posargs)
+        session.run(
+            "pytest", "tests", "-m", "not e2e and not smoke and not forks", *session.posargs
+        )
 
 
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -163,7 +166,9 @@ def postgres(session: nox.Session) -> None:
             run_package_tests(session, name)
         session.env["TEST_DATABASE_URL"] = database_url(names["system"])
         if SERVICES:
-            session.run("pytest", "tests", "-m", "not e2e and not smoke", *session.posargs)
+            session.run(
+                "pytest", "tests", "-m", "not e2e and not smoke and not forks", *session.posargs
+            )
     finally:
         session.run("python", "-c", _DATABASES_SCRIPT, POSTGRES_URL, "drop", *names.values())
 
@@ -207,6 +212,40 @@ def dev(session: nox.Session) -> None:
     """
     install_project(session)
     session.run("python", str(ROOT / "system" / "embedded.py"), *session.posargs)
+
+
+# --- Forks: one service as a standalone project (tools/fork/, docs/forking.md) ------------------
+
+
+@nox.session(python=PYTHONS[0])
+def fork(session: nox.Session) -> None:
+    """One service as a standalone project: `nox -s fork -- blog ../journal --package journal`.
+
+    The service renamed, servicekit vendored, its own pyproject.toml, noxfile, Dockerfile,
+    compose.yaml, README, CI and FORKED_FROM (python -m tools.fork --help for the options).
+    """
+    install_tools(session, "ruff")  # sorts imports and reformats where renaming moved them
+    if not session.posargs:
+        session.error("usage: nox -s fork -- <service> <target-dir> [--package NAME]")
+    with session.chdir(ROOT):
+        session.run("python", "-m", "tools.fork", *session.posargs)
+
+
+@nox.session(python=PYTHONS[0])
+def forks(session: nox.Session) -> None:
+    """Fork each service into a temporary folder under a new package name and run the fork's
+    own `nox` there (lint, typecheck, tests on one Python): tests/forks/.
+
+    Not in the default run (three virtualenvs to build; a few minutes). The forks' sessions run
+    on FORKS_PYTHON (default 3.11) with uv and its one wheel cache.
+    """
+    install_tools(session, "pytest", "ruff")
+    # the nox that runs this session runs the forks' noxfiles too
+    session.env["FORKS_NOX"] = json.dumps([sys.executable, "-m", "nox"])
+    session.env["FORKS_PYTHON"] = os.environ.get("FORKS_PYTHON") or PYTHONS[0]
+    session.env["TMPDIR"] = session.create_tmp()
+    tests = str(ROOT / "tests" / "forks")
+    session.run("pytest", tests, "-m", "forks", "-p", "no:cacheprovider", *session.posargs)
 
 
 # --- The production configuration, run for real (deploy/, compose.yaml, tests/smoke/) -----------
