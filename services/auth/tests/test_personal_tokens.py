@@ -48,6 +48,8 @@ def test_a_token_is_shown_once_and_stored_as_a_hash(
     assert "tasks:read" in listing
     assert token not in listing  # never shown again
     assert token[:9] in listing  # but its first characters tell it apart
+    # where to exchange it, as mounted: /api/token alone, /auth/api/token behind the gateway
+    assert "<code>POST /api/token</code>" in listing
     with app.app_context():
         row = db.session.scalar(db.select(PersonalToken))
         assert row is not None
