@@ -5,6 +5,7 @@ Fast: nothing is installed here. `nox -s forks` runs each fork's own checks.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tools.fork.naming import (
     rename,
     service_rules,
 )
+from tools.fork.scaffold import RENDERED
 from tools.fork.tomlwriter import dumps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,7 +161,14 @@ def test_a_fork_is_a_renamed_standalone_project(tmp_path: Path, service: str, pa
     record = (target / "FORKED_FROM").read_text()
     assert f"service: services/{service}/" in record
     assert "commit: " in record
-    assert "git diff " in (target / "README.md").read_text()
+    readme = (target / "README.md").read_text()
+    assert "git diff " in readme
+    assert f"`{package.upper()}_DATABASE_URL`" in readme
+    for generated in RENDERED.values():  # every placeholder filled
+        assert not re.search(
+            r"@\{?(title|package|distribution|prefix|service|commit)",
+            (target / generated).read_text(),
+        ), generated
 
 
 def test_the_standalone_blogs_readme_points_at_the_development_sign_in(tmp_path: Path) -> None:
