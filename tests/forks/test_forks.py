@@ -33,6 +33,7 @@ def checked_forks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[P
     nox = json.loads(os.environ.get("FORKS_NOX") or "null") or [sys.executable, "-m", "nox"]
     python = os.environ.get("FORKS_PYTHON", "3.11")
     base = tmp_path_factory.mktemp("forks")
+    assert ".nox" not in base.parts, "ruff skips paths inside .nox/: run with TMPDIR elsewhere"
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
     processes: dict[str, subprocess.Popen[bytes]] = {}
     folders: dict[str, Path] = {}
