@@ -23,6 +23,7 @@ from pathlib import Path
 from tools.fork import markdown, scaffold
 from tools.fork.naming import (
     Names,
+    Rule,
     check_package_name,
     common_rules,
     derived_suffixes,
@@ -41,7 +42,7 @@ class ForkError(RuntimeError):
     """The fork cannot be written; the message says why."""
 
 
-def _copy(source: Path, target: Path, rules: list[scaffold.Rule]) -> None:
+def _copy(source: Path, target: Path, rules: list[Rule]) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     data = source.read_bytes()
     try:
@@ -96,10 +97,10 @@ def fork(upstream_root: Path, service: str, target: Path, package: str) -> Path:
         _copy(service_dir / "requirements.txt", target / "requirements.txt", common)
 
     values = scaffold.placeholders(names, upstream, common)
-    for template, destination in scaffold.RENDERED.items():
-        path = target / destination
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(scaffold.render(template, values))
+    for template, relative in scaffold.RENDERED.items():
+        rendered = target / relative
+        rendered.parent.mkdir(parents=True, exist_ok=True)
+        rendered.write_text(scaffold.render(template, values))
     (target / "FORKED_FROM").write_text(scaffold.forked_from(names, upstream))
     readme = service_dir / "README.md"
     if readme.exists():

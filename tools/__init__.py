@@ -1,0 +1,1 @@
+"""Repository tooling that is not a service: tools.fork (`nox -s fork`)."""
