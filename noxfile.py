@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -243,8 +244,12 @@ def forks(session: nox.Session) -> None:
     # the nox that runs this session runs the forks' noxfiles too
     session.env["FORKS_NOX"] = json.dumps([sys.executable, "-m", "nox"])
     session.env["FORKS_PYTHON"] = os.environ.get("FORKS_PYTHON") or PYTHONS[0]
-    # The forks go to the system's temporary folder, not under .nox/: ruff skips any path
-    # inside a .nox folder, so a fork there would be linted (and tidied) not at all.
+    # The forks go to a folder of their own in the system's temporary folder, not under .nox/:
+    # ruff skips any path inside a .nox folder, so a fork there would be linted (and tidied)
+    # not at all; and not beside every other pytest run's, which pytest prunes.
+    work = Path(tempfile.gettempdir()) / "flask-services-forks"
+    work.mkdir(exist_ok=True)
+    session.env["TMPDIR"] = str(work)
     tests = str(ROOT / "tests" / "forks")
     session.run("pytest", tests, "-m", "forks", "-p", "no:cacheprovider", *session.posargs)
 
