@@ -39,13 +39,17 @@ def checked_forks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[P
     folders: dict[str, Path] = {}
     for service, package in FORK_PACKAGES.items():
         folder = fork(ROOT, service, base / package, package)
+        # each fork's own pytest keeps its temporary folders apart: pytest prunes old runs
+        # of a shared one, and this test's folders are one of them
+        scratch = base / f"{package}.tmp"
+        scratch.mkdir()
         with (folder / "nox.log").open("wb") as log:  # the child keeps its own descriptor
             processes[service] = subprocess.Popen(
                 [*nox, "--force-python", python, "--no-color"],
                 cwd=folder,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env={**env, "TMPDIR": str(scratch)},
             )
         folders[service] = folder
     try:
