@@ -156,7 +156,7 @@ def test_development_sign_in_form_mints_a_token_with_the_chosen_roles(dev_app: F
     assert response.status_code == 302
     assert response.headers["Location"] == "/drafts"
     home = client.get("/").get_data(as_text=True)
-    assert "Signed in as <strong>Dora Writer</strong>" in home
+    assert 'Signed in as <strong class="user-name">Dora Writer</strong>' in home
     assert 'href="/posts/new"' in home  # an author may write
     assert client.get("/posts/new").status_code == 200
 
@@ -176,7 +176,7 @@ def test_development_sign_in_refuses_a_blank_name_and_foreign_next(dev_app: Flas
     assert foreign.status_code == 302
     assert foreign.headers["Location"] == "/"
     reader = client.get("/").get_data(as_text=True)
-    assert "Signed in as <strong>eve</strong>" in reader
+    assert 'Signed in as <strong class="user-name">eve</strong>' in reader
     assert 'href="/posts/new"' not in reader  # a reader only
 
 
