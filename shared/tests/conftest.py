@@ -71,6 +71,13 @@ def make_app(tmp_path: Path) -> AppFactory:
                 remote_addr=request.remote_addr,
             )
 
+        @app.get("/who")
+        def who() -> str:
+            from flask import g
+
+            g.user_id = "42"  # as the services' identity code does for a signed-in user
+            return "me"
+
         return app
 
     return factory

@@ -74,13 +74,6 @@ def test_one_json_access_log_line_per_request(
 ) -> None:
     app = make_app()
 
-    @app.get("/who")
-    def who() -> str:
-        from flask import g
-
-        g.user_id = "42"
-        return "me"
-
     caplog.set_level(logging.INFO, logger="servicekit.access")
     with app.test_client() as client:
         client.get("/who?x=1", headers={"X-Request-ID": "req-12345678"})
@@ -175,3 +168,28 @@ def test_without_a_trusted_proxy_the_access_log_records_the_peer(
     )
     (record,) = [r for r in caplog.records if r.name == "servicekit.access"]
     assert record.remote_addr == "10.0.0.2"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "203.0.113.9",
+        "203.0.113.66, 198.51.100.7",
+        " a ,, b ,c\t",
+        ",",
+        "",
+        '"quoted, value", 198.51.100.7',
+        'a, "b',
+        "x\\y, z",
+        "[2001:db8::1]:443",
+    ],
+)
+@pytest.mark.parametrize("trusted", [1, 2, 3])
+def test_the_fast_forwarded_header_reader_reads_as_werkzeug_does(value: str, trusted: int) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from servicekit.hooks import TrustedProxyFix
+
+    ours = TrustedProxyFix(lambda *_: [], x_for=trusted)
+    werkzeugs = ProxyFix(lambda *_: [], x_for=trusted)
+    assert ours._get_real_value(trusted, value) == werkzeugs._get_real_value(trusted, value)

@@ -6,7 +6,9 @@ import logging
 import os
 import sys
 import threading
+from typing import Any
 
+import pytest
 from conftest import AppFactory
 
 from servicekit.logging import (
@@ -16,6 +18,8 @@ from servicekit.logging import (
     stop_writing_in_background,
     write_in_background,
 )
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def test_formatter_writes_one_json_object_with_extras() -> None:
@@ -115,3 +119,34 @@ def test_a_full_queue_writes_on_the_logging_thread_instead_of_dropping() -> None
 def test_the_root_json_handler_starts_and_stops_its_writer() -> None:
     write_in_background()
     stop_writing_in_background()
+
+
+def test_the_access_line_written_directly_is_the_line_of_its_record(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In production the JSON handler is the root's only handler, and the access line skips
+    # the LogRecord; under test capture it is a record. Both must write the same line.
+    app = make_app()
+
+    def access_line(handlers: list[logging.Handler]) -> dict[str, Any]:
+        stream = io.StringIO()
+        handler = JsonLineHandler(stream)
+        handler.setFormatter(JsonFormatter("demo"))
+        monkeypatch.setattr(logging.root, "handlers", [handler, *handlers])
+        headers = {"X-Request-ID": "req-12345678", "traceparent": TRACEPARENT}
+        app.test_client().get("/who?x=1", headers=headers)
+        monkeypatch.undo()
+        (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+        assert line.pop("time")
+        assert isinstance(line.pop("duration_ms"), float)
+        return line
+
+    direct = access_line([])
+    through_a_record = access_line([logging.NullHandler()])
+    assert direct == through_a_record
+    assert list(direct) == list(through_a_record)  # the same order of fields too
+    assert direct["logger"] == "servicekit.access"
+    assert direct["user_id"] == "42"
+    assert direct["path"] == "/who?x=1"
+    assert direct["request_id"] == "req-12345678"
+    assert direct["trace_id"] == TRACEPARENT.split("-")[1]

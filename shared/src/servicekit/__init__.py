@@ -7,6 +7,7 @@ rendering, health endpoints and logging. The parts are importable on their own:
 * :mod:`servicekit.hooks`      request id, JSON access log, Server-Timing, security headers
 * :mod:`servicekit.metrics`    Prometheus metrics at ``/metrics`` (requests, latency, pool)
 * :mod:`servicekit.tracing`    the trace id of every request; OpenTelemetry spans when exported
+* :mod:`servicekit.sessions`   Flask's cookie sessions without their per-request cost
 * :mod:`servicekit.errors`     problem+json (RFC 9457) or HTML error pages, never a traceback
 * :mod:`servicekit.pages`      the site's look: base template, stylesheet, form macros
 * :mod:`servicekit.staticfiles` static URLs with a content hash, so caches may keep them a year
@@ -35,6 +36,7 @@ from servicekit.hooks import install_request_hooks
 from servicekit.inputs import install_input_guards
 from servicekit.logging import configure_logging
 from servicekit.metrics import install_metrics
+from servicekit.sessions import install_sessions
 from servicekit.settings import ConfigError, Settings
 from servicekit.staticfiles import install_static_versions
 
@@ -51,6 +53,7 @@ def init_service(app: Flask, settings: Settings, *, error_style: ErrorStyle) -> 
     app.config.from_mapping(settings.flask_config())
     configure_logging(settings.service, settings.log_level)
     install_request_hooks(app, settings.service)
+    install_sessions(app)
     install_input_guards(app)
     install_error_handlers(app, error_style)
     install_health_endpoints(app)

@@ -23,6 +23,7 @@ from itertools import chain
 from typing import Any
 
 from flask import Flask, request
+from flask.globals import _cv_request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Map, ValidationError
@@ -133,6 +134,11 @@ def _request_strings() -> chain[Any]:
 
 def refuse_unstorable_text() -> None:
     """before_request: a 400 when the path, query string or form holds what cannot be stored."""
+    current = _cv_request.get().request  # runs on every request: no proxy lookups
+    environ = current.environ
+    # Most requests have none of the three: answered from the environ, without parsing.
+    if not (current.view_args or environ.get("QUERY_STRING") or environ.get("CONTENT_TYPE")):
+        return
     for value in _request_strings():
         if isinstance(value, str) and unstorable(value):
             raise BadRequest(

@@ -2,22 +2,26 @@
 
 A line is formatted on the thread that logs it (it reads the request's ids), and written either
 at once or, in a gunicorn worker, by a writer thread of the process
-(:func:`write_in_background`, started in ``post_fork``): the request thread only queues the
-line, and the writer sends whatever has queued up in one write.
+(:func:`write_in_background`, started in ``post_fork``): the request thread only appends the
+line to a queue, and the writer wakes a few times a second (at once for a warning or an error)
+to send whatever has queued up in one write. Waking it for every line cost more CPU than
+formatting the line (docs/benchmarks.md, "The shared hooks").
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-import queue
 import sys
 import threading
+import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from flask import current_app, g, has_app_context, has_request_context
+from flask.globals import _cv_app, _cv_request
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
@@ -27,6 +31,20 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None
 }
 
 _HANDLER_NAME = "servicekit-json"
+
+#: This process's id, kept: os.getpid() is a system call, and a fork gives the child its own.
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
+
+def _process_id() -> int:
+    return _pid[0]
+
+
+#: One encoder for every line: json.dumps with an argument builds a new one per call.
+_ENCODER = json.JSONEncoder(default=str)
+
+access_log = logging.getLogger("servicekit.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,28 +57,95 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
+        # (whole second, its text): many lines share a second, and datetime's formatting is
+        # the slowest part of a line. One tuple, so that threads never pair one second's
+        # number with another's text.
+        self._second: tuple[int, str] = (-1, "")
+
+    def _time(self, created: float) -> str:
+        """``created`` as ISO 8601 with milliseconds in UTC, as ``isoformat`` writes it."""
+        whole = int(created)
+        second, text = self._second
+        if second != whole:
+            text = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = (whole, text)
+        return f"{text}.{int((created - whole) * 1000):03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "service": self.service,
             "message": record.getMessage(),
         }
-        if has_app_context():
-            entry["service"] = current_app.config.get("SERVICE_NAME") or self.service
-        if has_request_context():
-            if "request_id" in g:
-                entry["request_id"] = g.request_id
-            if "trace_id" in g:
-                entry["trace_id"] = g.trace_id
-        for key, value in vars(record).items():
-            if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
-                entry[key] = value
+        # several apps share a process in the embedded runner: the line names its own
+        entry["service"] = _service_of_this_app(self.service)
+        if _cv_request.get(None) is not None:  # in a request: its ids, kept in g by the hooks
+            ids = _cv_app.get().g.__dict__
+            if "request_id" in ids:
+                entry["request_id"] = ids["request_id"]
+            if "trace_id" in ids:
+                entry["trace_id"] = ids["trace_id"]
+        fields = record.__dict__
+        for key in fields:
+            if key not in _RECORD_ATTRIBUTES and key[0] != "_":
+                entry[key] = fields[key]
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
+
+
+def _service_of_this_app(default: str) -> str:
+    """The SERVICE_NAME of the app whose context is active, else ``default``."""
+    app_context = _cv_app.get(None)
+    if app_context is None:
+        return default
+    return str(app_context.app.config.get("SERVICE_NAME") or default)
+
+
+def log_access(**fields: Any) -> None:
+    """Log the access line of a request (logger ``servicekit.access``) with ``fields``.
+
+    When the JSON handler is the only place a record of this logger can go (the production
+    setup), the line is built and queued straight away: the same line as the record would
+    give, without a LogRecord and the logging machinery around it (a third of the hooks' cost,
+    docs/benchmarks.md). Otherwise it is an ordinary record,
+    ``access_log.info("request", extra=fields)``, for whatever else listens (tests' capture).
+    """
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    handler = _sole_json_handler()
+    if handler is not None:
+        handler.write_access(fields)
+        return
+    record = access_log.makeRecord(
+        access_log.name, logging.INFO, __file__, 0, "request", (), None, extra=fields
+    )
+    access_log.handle(record)
+
+
+def _sole_json_handler() -> JsonLineHandler | None:
+    """The JSON handler, if it is the only handler an access record would reach."""
+    root = logging.root
+    if (
+        len(root.handlers) != 1
+        or access_log.handlers
+        or access_log.filters
+        or access_log.parent is not root
+        or not access_log.propagate
+        or root.filters
+    ):
+        return None
+    handler = root.handlers[0]
+    if (
+        type(handler) is JsonLineHandler
+        and not handler.filters
+        and handler.level <= logging.INFO
+        and type(handler.formatter) is JsonFormatter
+    ):
+        return handler
+    return None
 
 
 class JsonLineHandler(logging.Handler):
@@ -70,64 +155,104 @@ class JsonLineHandler(logging.Handler):
     thread itself, never dropped.
     """
 
+    #: Seconds between the writer's rounds; a warning or an error wakes it at once.
+    FLUSH_INTERVAL = 0.1
+    #: Queued lines that wake the writer before its round.
+    BATCH = 256
+
     def __init__(self, stream: TextIO, max_queued: int = 10_000) -> None:
         super().__init__()
         self.stream = stream
-        self._queue: queue.Queue[str | None] = queue.Queue(max_queued)
+        self.max_queued = max_queued
+        self._lines: deque[str] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
         self._writer: threading.Thread | None = None
         self._writer_pid: int | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record)
-            if self._writer is not None and self._writer_pid == os.getpid():
-                try:
-                    self._queue.put_nowait(line)
-                    return
-                except queue.Full:
-                    pass
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            self._put(self.format(record), record.levelno)
         except Exception:  # logging must never fail the caller
             self.handleError(record)
+
+    def write_access(self, fields: dict[str, Any]) -> None:
+        """Write an access line of ``fields``, as :class:`JsonFormatter` formats its record."""
+        formatter = self.formatter
+        assert isinstance(formatter, JsonFormatter)
+        try:
+            entry: dict[str, Any] = {
+                "time": formatter._time(time.time()),
+                "level": "INFO",
+                "logger": access_log.name,
+                "service": _service_of_this_app(formatter.service),
+                "message": "request",
+            }
+            for key in ("request_id", "trace_id"):  # where the formatter puts a request's ids
+                if key in fields:
+                    entry[key] = fields[key]
+            entry.update(fields)
+            self._put(_ENCODER.encode(entry), logging.INFO)
+        except Exception:  # logging must never fail the caller
+            self.handleError(logging.makeLogRecord({"msg": "access line", "args": ()}))
+
+    def _put(self, line: str, level: int) -> None:
+        """Queue ``line`` for the writer thread, or write it now (under the handler's lock)."""
+        if self._writer is not None and self._writer_pid == _process_id():
+            lines = self._lines
+            if len(lines) < self.max_queued:
+                lines.append(line)  # atomic: no lock, no wake-up
+                if (level >= logging.WARNING or len(lines) >= self.BATCH) and (
+                    not self._wake.is_set()
+                ):
+                    self._wake.set()
+                return
+        with self.lock or contextlib.nullcontext():
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def start(self) -> None:
         """Write from a thread of this process from now on (again after a fork: threads do not
         survive one, so a forked child calls this itself)."""
-        if self._writer is not None and self._writer_pid == os.getpid():
+        if self._writer is not None and self._writer_pid == _process_id():
             return
-        self._queue = queue.Queue(self._queue.maxsize)
-        self._writer_pid = os.getpid()
+        self._lines = deque()  # a parent's queued lines are the parent's to write
+        self._wake = threading.Event()
+        self._stopping = False
+        self._writer_pid = _process_id()
         self._writer = threading.Thread(target=self._write, name="log-writer", daemon=True)
         self._writer.start()
 
     def stop(self) -> None:
         """Write what is queued, then write directly again."""
         writer, self._writer = self._writer, None
-        if writer is not None and self._writer_pid == os.getpid():
-            self._queue.put(None)
+        if writer is not None and self._writer_pid == _process_id():
+            self._stopping = True
+            self._wake.set()
             writer.join(timeout=5)
 
     def _write(self) -> None:
         while True:
-            line = self._queue.get()
-            lines: list[str] = []
-            while line is not None:
-                lines.append(line)
-                if len(lines) >= 512:
-                    break
-                try:
-                    line = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if lines:
-                try:
-                    self.stream.write("\n".join(lines) + "\n")
-                    self.stream.flush()
-                except Exception:  # noqa: S110 - nowhere left to report a failed log write
-                    pass
-            if line is None:
+            self._wake.wait(self.FLUSH_INTERVAL)
+            self._wake.clear()
+            stopping = self._stopping
+            self._write_queued()
+            if stopping:
                 return
+
+    def _write_queued(self) -> None:
+        lines, take = [], self._lines.popleft
+        while True:
+            try:
+                lines.append(take())
+            except IndexError:
+                break
+        if lines:
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except Exception:  # noqa: S110 - nowhere left to report a failed log write
+                pass
 
 
 def _json_handler() -> JsonLineHandler | None:

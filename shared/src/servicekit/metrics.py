@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import platform
-import time
 from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
@@ -44,6 +43,9 @@ from servicekit.health import readiness_results
 
 #: The route label of every request that matched no URL rule.
 UNMATCHED_ROUTE = "<unmatched>"
+
+#: The methods a request is labelled with; any other is labelled OTHER.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 #: Seconds; from a cached page (a few ms) to the gateway's read timeout.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -98,22 +100,45 @@ def _version(service: str) -> str:
         return "unknown"
 
 
-def start_request(service: str) -> float:
-    """Count a request in flight; return its start time for :func:`finish_request`."""
-    IN_FLIGHT.labels(service).inc()
-    return time.perf_counter()
+def in_flight(service: str) -> Any:
+    """The in-flight gauge of ``service``: the hooks ``inc()`` and ``dec()`` it per request."""
+    return IN_FLIGHT.labels(service)
 
 
-def finish_request(
-    service: str, method: str, route: str | None, status: int, started: float
-) -> None:
-    """Record one answered request that :func:`start_request` counted in flight."""
-    route = route or UNMATCHED_ROUTE
-    IN_FLIGHT.labels(service).dec()
-    REQUESTS.labels(service, method, route, str(status)).inc()
-    LATENCY.labels(service, method, route).observe(time.perf_counter() - started)
-    if status == 429:
-        RATE_LIMIT_REFUSALS.labels(service, route).inc()
+class RequestRecorder:
+    """Records answered requests of one service: count by status, latency, 429 refusals.
+
+    ``.labels()`` looks the child up by its label values on every call (a lock, a tuple, a
+    dict); here each (method, route, status) keeps its children, found with one dict lookup.
+    """
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._children: dict[tuple[str, str | None, int], tuple[Any, Any, Any]] = {}
+
+    def _children_for(self, method: str, route: str | None, status: int) -> tuple[Any, Any, Any]:
+        label = route or UNMATCHED_ROUTE
+        children = (
+            REQUESTS.labels(self.service, method, label, str(status)),
+            LATENCY.labels(self.service, method, label),
+            RATE_LIMIT_REFUSALS.labels(self.service, label) if status == 429 else None,
+        )
+        # Bounded: routes are the app's URL rules, methods and statuses a few each.
+        self._children[method, route, status] = children
+        return children
+
+    def record(self, method: str, route: str | None, status: int, seconds: float) -> None:
+        """Count one answered request that took ``seconds``."""
+        if method not in KNOWN_METHODS:  # a client may send any token as its method
+            method = "OTHER"
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = self._children_for(method, route, status)
+        count, latency, refusals = children
+        count.inc()
+        latency.observe(seconds)
+        if refusals is not None:
+            refusals.inc()
 
 
 def watch_pool(engine: Engine, service: str) -> None:

@@ -29,12 +29,11 @@ calls :func:`start_tracing_after_fork`, and any other server gets one at its fir
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import g, has_request_context
 from opentelemetry import context as otel_context
@@ -44,11 +43,11 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from werkzeug.datastructures import Headers
 
-#: version 00 of W3C Trace Context: trace id, parent span id, flags (lowercase hex only).
-TRACEPARENT_PATTERN = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-_TRACE_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+if TYPE_CHECKING:
+    from servicekit.hooks import RequestState
+
+_LOWER_HEX = "0123456789abcdef"
 _INVALID_TRACE_ID = "0" * 32
 _INVALID_SPAN_ID = "0" * 16
 
@@ -66,14 +65,27 @@ _services: set[str] = set()
 _instrumented = False
 
 
+def _is_lower_hex(value: str) -> bool:
+    return not value.strip(_LOWER_HEX)
+
+
 def parse_traceparent(value: str | None) -> tuple[str, str, str] | None:
     """``(trace_id, parent_span_id, flags)`` of a valid ``traceparent`` header, else None."""
     if not value:
         return None
-    match = TRACEPARENT_PATTERN.fullmatch(value.strip())
-    if match is None or match[1] == _INVALID_TRACE_ID or match[2] == _INVALID_SPAN_ID:
+    value = value.strip()
+    # version 00 is exactly 55 characters; str.strip of the hex digits leaves the dashes only:
+    # a few fast string operations instead of a regular expression, on every request.
+    if len(value) != 55 or value[2] != "-" or value[35] != "-" or value[52] != "-":
         return None
-    return match[1], match[2], match[3]
+    trace_id, span_id, flags = value[3:35], value[36:52], value[53:]
+    if value[:2] != "00" or not (
+        _is_lower_hex(trace_id) and _is_lower_hex(span_id) and _is_lower_hex(flags)
+    ):
+        return None
+    if trace_id == _INVALID_TRACE_ID or span_id == _INVALID_SPAN_ID:
+        return None
+    return trace_id, span_id, flags
 
 
 def exporter_from_env(environ: Mapping[str, str] | None = None) -> SpanExporter | None:
@@ -156,22 +168,44 @@ def _tracer_for(service: str) -> Tracer | None:
 # --- the request span ---------------------------------------------------------------------------
 
 
-def start_request_trace(
-    service: str, headers: Headers, method: str, route: str | None, request_id: str
-) -> None:
-    """Set ``g.trace_id`` for the current request, and start its span when tracing is on."""
-    incoming = headers.get("traceparent")
-    parsed = parse_traceparent(incoming)
+def read_incoming_trace(state: RequestState, traceparent: str | None) -> None:
+    """Set the request's trace id (and its caller's span) from the incoming headers.
+
+    Runs on every request, traced or not, so it parses with string operations, not the
+    OpenTelemetry propagator: this is what puts the trace id in every log line.
+    """
+    parsed = parse_traceparent(traceparent)
+    if parsed is not None:
+        state.trace_id, state.parent_span_id, state.trace_flags = parsed
+    elif (
+        len(state.request_id) == 32
+        and _is_lower_hex(state.request_id)
+        and state.request_id != _INVALID_TRACE_ID
+    ):
+        state.trace_id = state.request_id  # nginx's $request_id: the gateway's trace id
+    else:
+        state.trace_id = os.urandom(16).hex()
+
+
+def tracing_on(service: str) -> bool:
+    """Whether this process exports spans for ``service``."""
+    return _tracer_for(service) is not None
+
+
+def start_request_span(state: RequestState, service: str, method: str, route: str | None) -> None:
+    """Start the request's span (tracing on), a child of the caller's span when there is one."""
     tracer = _tracer_for(service)
     if tracer is None:
-        if parsed is not None:
-            g.trace_id, g.trace_flags = parsed[0], parsed[2]
-        elif _TRACE_ID_PATTERN.fullmatch(request_id) and request_id != _INVALID_TRACE_ID:
-            g.trace_id, g.trace_flags = request_id, "01"
-        else:
-            g.trace_id, g.trace_flags = os.urandom(16).hex(), "01"
         return
-    parent = _propagator.extract({"traceparent": incoming}) if parsed else None
+    parent = None
+    if state.parent_span_id is not None:
+        caller = trace.SpanContext(
+            trace_id=int(state.trace_id, 16),
+            span_id=int(state.parent_span_id, 16),
+            is_remote=True,
+            trace_flags=trace.TraceFlags(int(state.trace_flags, 16)),
+        )
+        parent = trace.set_span_in_context(trace.NonRecordingSpan(caller))
     span = tracer.start_span(
         f"{method} {route or '<unmatched>'}",
         context=parent,
@@ -179,33 +213,36 @@ def start_request_trace(
         attributes={"http.request.method": method, "http.route": route or "<unmatched>"},
     )
     span_context = span.get_span_context()
-    g.trace_id = format(span_context.trace_id, "032x")
-    g.trace_flags = format(span_context.trace_flags, "02x")
-    g.trace_span = span
-    g.trace_token = otel_context.attach(trace.set_span_in_context(span))
-    g.trace_tracer_token = _current_tracer.set(tracer)
+    state.trace_id = format(span_context.trace_id, "032x")
+    state.trace_flags = format(span_context.trace_flags, "02x")
+    state.span = span
+    state.span_tokens = (
+        otel_context.attach(trace.set_span_in_context(span)),
+        _current_tracer.set(tracer),
+    )
 
 
-def finish_request_trace(status: int) -> None:
-    """Record the response status on the request's span (an after_request step)."""
-    span = g.get("trace_span")
+def finish_request_trace(state: RequestState, status: int) -> None:
+    """Record the response status on the request's span, if it has one."""
+    span = state.span
     if span is not None:
         span.set_attribute("http.response.status_code", status)
         if status >= 500:
             span.set_status(Status(StatusCode.ERROR))
 
 
-def end_request_trace(error: BaseException | None) -> None:
-    """End the request's span and leave its context (a teardown_request step)."""
-    span = g.pop("trace_span", None)
+def end_request_trace(state: RequestState, error: BaseException | None = None) -> None:
+    """End the request's span, if it has one, and leave its context."""
+    span, state.span = state.span, None
     if span is None:
         return
     if error is not None:
         span.record_exception(error)
         span.set_status(Status(StatusCode.ERROR))
     span.end()
-    _current_tracer.reset(g.pop("trace_tracer_token"))
-    otel_context.detach(g.pop("trace_token"))
+    context_token, tracer_token = state.span_tokens
+    _current_tracer.reset(tracer_token)
+    otel_context.detach(context_token)
 
 
 # --- outgoing calls -----------------------------------------------------------------------------
