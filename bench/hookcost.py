@@ -7,7 +7,8 @@ writer thread started, as in a gunicorn worker: the Flask hello-world and the sa
 the gateway sends (X-Request-ID, traceparent, X-Forwarded-*), rounds interleaved, the fastest
 round kept (the process's CPU clock, so the writer thread's work counts); then the same with
 spans exported (a batch processor whose exporter drops them), and each part of the hooks alone.
-``python -m bench.hookcost`` prints one JSON object: microseconds per request.
+``python -m bench.hookcost [requests [rounds]]`` prints one JSON object: microseconds per
+request.
 """
 
 from __future__ import annotations
@@ -194,19 +195,19 @@ def measure(requests: int = REQUESTS, rounds: int = ROUNDS) -> dict[str, float]:
             best["hooks_traced"] = min(best["hooks_traced"], _cpu_us_per_request(hooked, requests))
             tracing.stop_tracing()
         costs = {f"{name}_us": round(value, 1) for name, value in best.items()}
-        costs["hooks_over_hello_us"] = round(best["hooks"] - best["flask_hello"], 1)
-        costs["traced_over_hello_us"] = round(best["hooks_traced"] - best["flask_hello"], 1)
+        costs["hooks_over_hello_us"] = round(costs["hooks_us"] - costs["flask_hello_us"], 1)
+        costs["traced_over_hello_us"] = round(costs["hooks_traced_us"] - costs["flask_hello_us"], 1)
         costs.update({name: round(value, 2) for name, value in _parts().items()})
     return costs
 
 
-def measure_in_subprocess() -> dict[str, float]:
+def measure_in_subprocess(requests: int = REQUESTS, rounds: int = ROUNDS) -> dict[str, float]:
     """:func:`measure` in a fresh interpreter whose metrics are in multiprocess mode."""
     with tempfile.TemporaryDirectory(prefix="hookcost-") as folder:
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": folder}
         for name in [name for name in env if name.startswith("OTEL_")]:
             del env[name]
-        command = [sys.executable, "-m", "bench.hookcost"]
+        command = [sys.executable, "-m", "bench.hookcost", str(requests), str(rounds)]
         # stderr is where the hooked app's JSON log lines go: thousands of them.
         output = subprocess.run(  # noqa: S603 - our own argv
             command, env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
@@ -230,4 +231,4 @@ def describe(costs: dict[str, float]) -> str:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure()))
+    print(json.dumps(measure(*(int(arg) for arg in sys.argv[1:3]))))

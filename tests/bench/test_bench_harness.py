@@ -236,10 +236,13 @@ def test_the_hooked_baseline_carries_the_shared_hooks(tmp_path: Path) -> None:
     assert response.headers["Server-Timing"].startswith("app;dur=")
 
 
-def test_the_hooks_parts_are_measured_in_a_multiprocess_interpreter() -> None:
+def test_the_hooks_are_measured_in_a_multiprocess_interpreter() -> None:
     from bench import hookcost
 
-    costs = hookcost.measure_in_subprocess()
-    assert set(costs) == {"metrics_us", "trace_id_us", "request_span_us"}
-    assert all(cost > 0 for cost in costs.values())
-    assert "metrics" in hookcost.describe(costs)
+    costs = hookcost.measure_in_subprocess(requests=100, rounds=1)
+    totals = {"flask_hello_us", "hooks_us", "hooks_traced_us"}
+    assert totals <= set(costs)
+    assert {"metrics_us", "access_log_us", "trace_id_us", "proxy_fix_us"} <= set(costs)
+    assert all(costs[name] > 0 for name in totals)
+    assert costs["hooks_over_hello_us"] == round(costs["hooks_us"] - costs["flask_hello_us"], 1)
+    assert "access log line" in hookcost.describe(costs)
