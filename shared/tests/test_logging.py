@@ -14,6 +14,7 @@ from conftest import AppFactory
 from servicekit.logging import (
     JsonFormatter,
     JsonLineHandler,
+    _sole_json_handler,
     configure_logging,
     stop_writing_in_background,
     write_in_background,
@@ -133,6 +134,9 @@ def test_the_access_line_written_directly_is_the_line_of_its_record(
         handler = JsonLineHandler(stream)
         handler.setFormatter(JsonFormatter("demo"))
         monkeypatch.setattr(logging.root, "handlers", [handler, *handlers])
+        # the production path when the JSON handler is alone, even with a logger between
+        logging.getLogger("servicekit")
+        assert (_sole_json_handler() is handler) == (not handlers)
         headers = {"X-Request-ID": "req-12345678", "traceparent": TRACEPARENT}
         app.test_client().get("/who?x=1", headers=headers)
         monkeypatch.undo()

@@ -128,15 +128,14 @@ def log_access(**fields: Any) -> None:
 def _sole_json_handler() -> JsonLineHandler | None:
     """The JSON handler, if it is the only handler an access record would reach."""
     root = logging.root
-    if (
-        len(root.handlers) != 1
-        or access_log.handlers
-        or access_log.filters
-        or access_log.parent is not root
-        or not access_log.propagate
-        or root.filters
-    ):
+    if len(root.handlers) != 1 or access_log.filters:
         return None
+    # callHandlers walks up to the root: every logger on the way must pass the record on.
+    logger: logging.Logger | None = access_log
+    while logger is not None and logger is not root:
+        if logger.handlers or not logger.propagate:
+            return None
+        logger = logger.parent
     handler = root.handlers[0]
     if (
         type(handler) is JsonLineHandler
