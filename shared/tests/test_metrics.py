@@ -140,3 +140,19 @@ def test_readiness_checks_run_at_each_scrape(make_app: AppFactory) -> None:
     assert value(scrape(app), "readiness_check_up", service="demo", check="redis") == 1
     state["redis"] = "down"
     assert value(scrape(app), "readiness_check_up", service="demo", check="redis") == 0
+
+
+def test_a_made_up_method_is_labelled_other(make_app: AppFactory) -> None:
+    app = make_app()
+    client = app.test_client()
+    before = scrape(app)
+    client.open("/hello", method="BREW")
+    after = scrape(app)
+    labels = {"service": "demo", "method": "OTHER", "route": "<unmatched>", "status": "405"}
+    assert (
+        value(after, "http_requests_total", **labels)
+        - value(before, "http_requests_total", **labels)
+        == 1
+    )
+    body = app.test_client().get("/metrics").get_data(as_text=True)
+    assert "BREW" not in body
