@@ -170,11 +170,16 @@ class RequestHooks:
         tracing.finish_request_trace(state, status)
         app_context = _cv_app.get(None)
         user_id = app_context.g.__dict__.get("user_id") if app_context is not None else None
+        # The path within the app, as request.full_path has it (without the mount prefix).
+        path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING")
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        if query:
+            path = f"{path}?{query}"
+        if not path.isascii():  # WSGI passes bytes as latin-1; the client sent UTF-8
+            path = path.encode("latin-1").decode("utf-8", "replace")
         log_access(
             method=method,
-            path=f"{path}?{query}" if query else path,
+            path=path,
             status=status,
             duration_ms=round(duration * 1000, 2),
             user_id=user_id,
