@@ -195,14 +195,14 @@ def test_the_fast_forwarded_header_reader_reads_as_werkzeug_does(value: str, tru
     assert ours._get_real_value(trusted, value) == werkzeugs._get_real_value(trusted, value)
 
 
-def test_the_access_log_path_is_within_the_app_and_decoded(
+def test_the_access_log_path_has_the_mount_prefix_and_is_decoded(
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Mounted under a prefix (the gateway's X-Forwarded-Prefix): the line has the app's path,
-    # as the gateway's own line has the full one; non-ASCII as the client sent it.
+    # Mounted under a prefix (the gateway's X-Forwarded-Prefix): the line has the path the
+    # client sent, non-ASCII as the client sent it.
     app = make_app(environ={"TRUSTED_PROXIES": "1"})
     caplog.set_level(logging.INFO, logger="servicekit.access")
     headers = {"X-Forwarded-Prefix": "/auth"}
     app.test_client().get("/caf%C3%A9?q=th%C3%A9", headers=headers)
     (record,) = [r for r in caplog.records if r.name == "servicekit.access"]
-    assert record.path == "/café?q=th%C3%A9"  # type: ignore[attr-defined]
+    assert record.path == "/auth/café?q=th%C3%A9"  # type: ignore[attr-defined]

@@ -170,8 +170,8 @@ class RequestHooks:
         tracing.finish_request_trace(state, status)
         app_context = _cv_app.get(None)
         user_id = app_context.g.__dict__.get("user_id") if app_context is not None else None
-        # The path within the app, as request.full_path has it (without the mount prefix).
-        path = environ.get("PATH_INFO", "")
+        # with the prefix the service is mounted at (/api/v1/...), as the client sent it
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING")
         if query:
             path = f"{path}?{query}"
