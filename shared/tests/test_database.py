@@ -7,6 +7,8 @@ from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from servicekit import Settings, init_service
 from servicekit.database import engine_options, init_database
@@ -85,3 +87,28 @@ def test_utc_datetime_stores_utc_and_reads_back_an_aware_time(tmp_path: Path) ->
     assert read == [datetime(2026, 1, 1, 12, 0, tzinfo=UTC), None]
     assert read[0] is not None
     assert read[0].tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OperationalError("SELECT 1", {"email": "a@example.com"}, Exception("connection refused")),
+        PoolTimeoutError("QueuePool limit of size 5 overflow 10 reached"),
+    ],
+    ids=["unreachable", "pool exhausted"],
+)
+def test_a_database_that_cannot_answer_is_a_503_with_retry_after(
+    database_app: tuple[Flask, SQLAlchemy], failure: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _db = database_app
+
+    @app.get("/reads")
+    def reads() -> str:
+        raise failure
+
+    response = app.test_client().get("/reads")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.mimetype == "application/problem+json"
+    assert "try again" in response.get_json()["detail"]
+    assert "a@example.com" not in caplog.text  # the statement's parameters are not logged

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, TypeDecorator, event, text
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
+from servicekit.errors import handle_http_exception
 from servicekit.health import ReadinessCheck, add_readiness_check
 from servicekit.metrics import watch_pool
+
+log = logging.getLogger("servicekit.database")
+
+#: Seconds a client is asked to wait before trying again when the database cannot answer.
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 
 def engine_options(
@@ -100,10 +110,30 @@ def database_check(db: SQLAlchemy) -> ReadinessCheck:
     return check
 
 
+def database_unavailable(error: OperationalError | PoolTimeoutError) -> Response | HTTPException:
+    """Answer a request the database could not serve now with 503 and ``Retry-After``.
+
+    The database down or restarting, every pooled connection busy past the pool timeout, a
+    statement cancelled by its timeout, a deadlock: the same request may well succeed in a
+    moment, which is what 503 says (500 says the code is wrong), and Retry-After tells clients
+    when. Logged without the statement's parameters, which may hold a user's data.
+    """
+    log.warning("database unavailable: %s", getattr(error, "orig", None) or type(error).__name__)
+    return handle_http_exception(
+        ServiceUnavailable(
+            "The database is not answering right now; nothing was changed. "
+            "Please try again in a moment.",
+            retry_after=DATABASE_RETRY_AFTER_SECONDS,
+        )
+    )
+
+
 def init_database(app: Flask, db: SQLAlchemy, migrate: Migrate, migrations_directory: Path) -> None:
     """Initialise ``db`` and ``migrate`` on ``app`` and register the database readiness check.
 
     A SQLite file's folder is created if missing; SQLite connections get foreign keys and WAL.
+    A request the database cannot serve now gets 503 with Retry-After
+    (:func:`database_unavailable`).
     """
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     config = app.config
@@ -126,3 +156,5 @@ def init_database(app: Flask, db: SQLAlchemy, migrate: Migrate, migrations_direc
             event.listen(engine, "connect", _sqlite_pragmas)
         watch_pool(engine, app.config.get("SERVICE_NAME") or app.name)
     add_readiness_check(app, "database", database_check(db))
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(PoolTimeoutError, database_unavailable)

@@ -240,13 +240,27 @@ class RedisRevocationStore:
         # One MGET instead of three commands: this runs on every authenticated request.
         keys = [f"{self.prefix}:jti:{jti}", f"{self.prefix}:user:{user_id}", self.epoch_key]
         try:
-            revoked, mark, epoch = self.client.mget(keys)
+            revoked, mark, epoch = self._read(keys)
         except redis.RedisError as error:
             self._unavailable_until = time.monotonic() + self.retry_after
             raise RevocationUnknownError(f"Redis did not answer: {error}") from error
         if epoch is None:
             raise RevocationUnknownError("Redis holds no epoch: it may have lost marks")
         return revoked is not None, _moment(mark)
+
+    def _read(self, keys: list[str]) -> list[bytes | str | None]:
+        """MGET ``keys``, asked a second time at once if the first answer timed out.
+
+        A Redis that is well can still miss one 250 ms deadline: on a node short of CPU (new
+        tasks starting during a rolling update) its answer, or the client thread, waits for a
+        core. Failing closed on that one miss refused writes and API calls whose tokens were
+        fine; a Redis that really stalls misses twice, and costs a request two timeouts, not one.
+        A broken connection is already retried once by the client (servicekit.redisclient).
+        """
+        try:
+            return list(self.client.mget(keys))
+        except redis.TimeoutError:
+            return list(self.client.mget(keys))
 
     def republish(
         self, marks: Mapping[str, float], tokens: Mapping[str, float] | None = None
