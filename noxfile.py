@@ -651,7 +651,11 @@ def _remove_swarm_stack(session: nox.Session, volumes_before: set[str]) -> None:
     _wait_for(session, "the stack's containers to stop", stopped, 120)
     leftovers = _docker("ps", "-aq", "--filter", label).split()
     if leftovers:
-        _docker("rm", "--force", *leftovers)
+        # Swarm removes them itself meanwhile: "no such container" or "removal already in
+        # progress" is fine, what counts is that none is left.
+        subprocess.run(["docker", "rm", "--force", *leftovers], check=False, capture_output=True)
+        removed = lambda: not _docker("ps", "-aq", "--filter", label).strip()  # noqa: E731
+        _wait_for(session, "the stack's containers to be removed", removed, 60)
     volumes = [f"{SWARM_STACK}_postgres-data", f"{SWARM_STACK}_redis-data"]
     volumes += sorted(_dangling_volumes() - volumes_before)
     session.run("docker", "volume", "rm", "--force", *volumes, external=True, silent=True)
@@ -667,8 +671,9 @@ def swarm(session: nox.Session) -> None:
     the smoke journey through the gateway (SWARM_GATEWAY_PORT, default 8090; the mail catcher's
     API on SWARM_MAILDEV_PORT, default 1090), then every service
     rolled while a bounded load runs (deploy/swarm/rolling_update.py prints requests, failures
-    and the update time). At the end, whatever happened: the stack and its volumes removed, the
-    swarm left (its secrets with it).
+    and the update time; one failed request fails the session, SWARM_REPORT_ONLY=1 only prints
+    it). At the end, whatever happened: the stack and its volumes removed, the swarm left (its
+    secrets with it).
     """
     # deploy/init_secrets.py makes the signing key with auth's own key writer
     install_tools(session, "-e", str(package_dir("shared")), "-e", str(package_dir("auth")))
@@ -681,14 +686,14 @@ def swarm(session: nox.Session) -> None:
         os.environ["DOCKER_HOST"] = str(session.env["DOCKER_HOST"])
     port = os.environ.get("SWARM_GATEWAY_PORT", "8090")
     base_url = f"http://127.0.0.1:{port}"
-    # The load reads the API with one token, far above the 300 requests a minute one client
-    # may send.
     maildev_port = os.environ.get("SWARM_MAILDEV_PORT", "1090")
     os.environ.update({"GATEWAY_PORT": port, "MAILDEV_PORT": maildev_port, "TAG": "latest"})
-    # The rolling update's load reads the API with one token at 5 requests a second: exactly the
-    # default per-token budget (300 a minute). Raised, so a 429 is not counted as a failure.
-    os.environ.setdefault("API_RATE_LIMIT", "100000 per minute")
+    # The rolling update's load stands for many users but comes from one address and reads the
+    # API with one token at 5 requests a second: exactly the default per-token budget (300 a
+    # minute), and the gateway's per-client rate is 20 a second. Both raised (stack.yaml reads
+    # them), so a limit doing its job is not counted as a request the update lost.
     os.environ["API_RATE_LIMIT"] = "1000000 per minute"
+    os.environ.update(ONE_ADDRESS_GATEWAY_LIMITS)
     stack = ["docker", "stack"]
     try:
         session.run(*compose, "--file", str(ROOT / "compose.yaml"), "build", "auth", "blog", "api",
@@ -733,9 +738,9 @@ def swarm(session: nox.Session) -> None:
             session.run(
                 "python", str(ROOT / "deploy" / "swarm" / "rolling_update.py"),
                 "--base-url", base_url, "--stack", SWARM_STACK, "--token", token,
-                # Failed requests are figures (goal 0) unless SWARM_STRICT=1: the last runs on
-                # a loaded machine saw 3 of 2,270 (docs/deployment.md).
-                *(["--strict"] if os.environ.get("SWARM_STRICT") == "1" else []),
+                # A failed request fails the session; SWARM_REPORT_ONLY=1 only prints it (to
+                # measure on a machine known to be overloaded, never in CI).
+                *(["--report-only"] if os.environ.get("SWARM_REPORT_ONLY") == "1" else []),
             )  # fmt: skip
             # The gateway last, without load: one host port, so its old task stops first.
             updated = time.monotonic()
