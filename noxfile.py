@@ -584,6 +584,8 @@ SWARM_SECRETS = {
     "blog_db_password": "db/blog_password",
     "api_db_password": "db/api_password",
 }
+#: The stack's named volumes (stack.yaml's `volumes:`), removed with it.
+SWARM_NAMED_VOLUMES = [f"{SWARM_STACK}_postgres-data", f"{SWARM_STACK}_redis-data"]
 #: The replicas stack.yaml asks for: the stack is up when the gateway and these all run.
 SWARM_REPLICAS = {"auth": 2, "blog": 2, "api": 3, "auth-mail": 1, "maildev": 1, "gateway": 1}
 
@@ -656,8 +658,7 @@ def _remove_swarm_stack(session: nox.Session, volumes_before: set[str]) -> None:
         subprocess.run(["docker", "rm", "--force", *leftovers], check=False, capture_output=True)
         removed = lambda: not _docker("ps", "-aq", "--filter", label).strip()  # noqa: E731
         _wait_for(session, "the stack's containers to be removed", removed, 60)
-    volumes = [f"{SWARM_STACK}_postgres-data", f"{SWARM_STACK}_redis-data"]
-    volumes += sorted(_dangling_volumes() - volumes_before)
+    volumes = [*SWARM_NAMED_VOLUMES, *sorted(_dangling_volumes() - volumes_before)]
     session.run("docker", "volume", "rm", "--force", *volumes, external=True, silent=True)
 
 
@@ -700,6 +701,9 @@ def swarm(session: nox.Session) -> None:
                     external=True)  # fmt: skip
         if _docker("info", "--format", "{{.Swarm.LocalNodeState}}").strip() != "inactive":
             session.error("this engine is already part of a swarm: leave it first")
+        # A run stopped before its cleanup leaves the database volume, holding the passwords of
+        # that run's secrets: this run's new ones would be refused.
+        _docker("volume", "rm", "--force", *SWARM_NAMED_VOLUMES)
         volumes_before = _dangling_volumes()
         _docker("swarm", "init", "--advertise-addr", "127.0.0.1")
         try:
