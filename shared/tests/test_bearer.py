@@ -89,3 +89,29 @@ def test_the_api_answers_503_not_401_when_revocations_cannot_be_checked(
     # An invalid token is still a plain 401: degraded mode opens nothing.
     bad = api_app.test_client().get("/mine", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
+
+
+def test_the_api_answers_503_not_401_when_the_signing_keys_cannot_be_fetched(
+    make_app: AppFactory, key: TestTokenIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def auth_busy(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError("timed out")
+
+    monkeypatch.setattr("urllib.request.urlopen", auth_busy)
+    app = make_app("problem")
+    store = MemoryRevocationStore()
+    jwks_url = "http://auth/jwks"
+    verifier = TokenVerifier(
+        issuer=key.issuer, audience=key.audience, revocations=store, jwks_url=jwks_url
+    )
+    init_identity(app, verifier)
+
+    @app.get("/mine")
+    @bearer_required()
+    def mine() -> Any:
+        return jsonify(user=g.identity.name)
+
+    response = app.test_client().get("/mine", headers={"Authorization": f"Bearer {key.mint()}"})
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"] == "2"

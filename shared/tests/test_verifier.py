@@ -14,7 +14,13 @@ import pytest
 from servicekit.revocation import MemoryRevocationStore
 from servicekit.settings import ConfigError
 from servicekit.testing import TestTokenIssuer
-from servicekit.verifier import Identity, RevocationStateUnknownError, TokenError, TokenVerifier
+from servicekit.verifier import (
+    Identity,
+    KeysUnavailableError,
+    RevocationStateUnknownError,
+    TokenError,
+    TokenVerifier,
+)
 
 
 def test_a_good_token_gives_its_identity(key: TestTokenIssuer, verifier: TokenVerifier) -> None:
@@ -294,6 +300,36 @@ def test_jwks_outage_keeps_the_cached_keys(
     server.fail = True
     verifier.verify(key.mint())
     assert server.fetches == 2
+
+
+def test_a_verifier_that_cannot_fetch_its_keys_cannot_tell_and_asks_again_soon(
+    monkeypatch: pytest.MonkeyPatch, store: MemoryRevocationStore
+) -> None:
+    # A new replica whose first fetch found auth busy (a rolling update of both): the token is
+    # not known to be bad, and the next fetch comes after a second, not refetch_interval.
+    key = TestTokenIssuer("k")
+    server = FakeJwksServer(key.jwks())
+    server.fail = True
+    monkeypatch.setattr("urllib.request.urlopen", server)
+    verifier = TokenVerifier(
+        issuer=key.issuer,
+        audience=key.audience,
+        revocations=store,
+        jwks_url="http://auth/jwks",
+        refetch_interval=60,
+    )
+    for _ in range(3):
+        with pytest.raises(KeysUnavailableError, match="unknown key id"):
+            verifier.verify(key.mint())
+    assert server.fetches == 1  # not hammered meanwhile
+    server.fail = False
+    monkeypatch.setattr("servicekit.verifier.FAILED_FETCH_RETRY_SECONDS", 0)
+    assert verifier.verify(key.mint(name="dan")).name == "dan"
+    assert server.fetches == 2
+    # Keys in hand, a key nobody published is plainly unknown again.
+    with pytest.raises(TokenError, match="unknown key id") as raised:
+        verifier.verify(TestTokenIssuer("stranger").mint())
+    assert not isinstance(raised.value, KeysUnavailableError)
 
 
 def test_scopes_and_what_they_allow(key: TestTokenIssuer, verifier: TokenVerifier) -> None:

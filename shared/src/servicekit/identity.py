@@ -11,15 +11,23 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, g
+from werkzeug.exceptions import ServiceUnavailable
 
 from servicekit.redisclient import DEFAULT_TIMEOUT_MS
 from servicekit.revocation import revocation_store_from_uri
 from servicekit.settings import ConfigError
-from servicekit.verifier import Identity, RevocationStateUnknownError, TokenError, TokenVerifier
+from servicekit.verifier import (
+    Identity,
+    KeysUnavailableError,
+    RevocationStateUnknownError,
+    TokenError,
+    TokenVerifier,
+)
 
 log = logging.getLogger(__name__)
 
-#: Seconds a client should wait before retrying when revocation state cannot be checked.
+#: Seconds a client should wait before retrying when a token cannot be checked (its revocation
+#: state, or the key that signed it).
 RETRY_AFTER_SECONDS = 2
 
 _EXTENSION_KEY = "servicekit.identity"
@@ -65,7 +73,8 @@ def get_verifier() -> TokenVerifier:
 
 def verify_once_per_request(token: str) -> Identity | None:
     """The identity in ``token``; None if invalid; its revocation state may be unchecked
-    (``Identity.revocation_checked``): each caller decides what that allows."""
+    (``Identity.revocation_checked``): each caller decides what that allows. A token signed by
+    a key the verifier cannot fetch now is a 503 with Retry-After (never "invalid")."""
     # A request may ask more than once (a rate-limit key, then the view): verifying costs a
     # signature check and revocation-store round trips, so the answer is kept for the request.
     if g.get("verified_token") == token:
@@ -76,6 +85,17 @@ def verify_once_per_request(token: str) -> Identity | None:
         identity = get_verifier().verify(token)
     except RevocationStateUnknownError as unknown:
         identity = unknown.identity
+    except KeysUnavailableError as error:
+        # Neither valid nor invalid: a 401 would tell a client to throw a good token away
+        # (a new replica whose first JWKS fetch found auth busy). Asked again in this request
+        # (an error page rendering the user's state), the answer is "nobody".
+        log.warning("identity token cannot be checked now: %s", error)
+        g.pop("identity", None)
+        raise ServiceUnavailable(
+            "Sign-ins cannot be checked right now; nothing was changed. "
+            "Please try again in a moment.",
+            retry_after=RETRY_AFTER_SECONDS,
+        ) from None
     except TokenError as error:
         log.info("identity token refused: %s", error)
         g.pop("identity", None)

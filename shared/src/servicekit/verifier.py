@@ -57,6 +57,21 @@ class RevocationStateUnknownError(TokenError):
         self.identity = identity
 
 
+class KeysUnavailableError(TokenError):
+    """The token names a key the verifier does not hold, and the JWKS could not be fetched to
+    look for it: whether the token is genuine cannot be told now, which is not "forged".
+
+    A TokenError, so code that does not know about it refuses the token (fail closed);
+    :func:`servicekit.identity.verify_once_per_request` answers it with a 503 and Retry-After.
+    """
+
+
+#: After a failed JWKS fetch, how soon a token naming an unknown key may have it fetched
+#: again (rather than ``refetch_interval``): a new replica whose first fetch found auth busy
+#: must not refuse every token for the whole interval.
+FAILED_FETCH_RETRY_SECONDS = 1.0
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a verified token says the caller is. Works as a Flask-Login user."""
@@ -142,6 +157,8 @@ class TokenVerifier:
         self._loaded_at = float("-inf")
         self._attempted_at = float("-inf")
         self._file_mtime: float | None = None
+        #: The last attempt to load the keys failed (the JWKS did not answer).
+        self._fetch_failed = False
         self._lock = threading.Lock()
         if jwks is not None:
             self._keys = parse_jwks(jwks)
@@ -176,26 +193,36 @@ class TokenVerifier:
                 fresh = now - self._loaded_at < self.cache_seconds
                 if fresh and not force:
                     return
-                if now - self._attempted_at < self.refetch_interval:
+                interval = self.refetch_interval
+                if self._fetch_failed:
+                    interval = min(interval, FAILED_FETCH_RETRY_SECONDS)
+                if now - self._attempted_at < interval:
                     return  # a token with an unknown kid must not make us hammer the JWKS
             self._attempted_at = now
             try:
                 keys = parse_jwks(self._read_source())
             except Exception:  # keep the old keys: a JWKS outage must not log everyone out
                 log.warning("could not load the JWKS", exc_info=True)
+                self._fetch_failed = True
                 return
+            self._fetch_failed = False
             self._keys = keys
             self._loaded_at = now
             if self._jwks_file is not None:
                 self._file_mtime = Path(self._jwks_file).stat().st_mtime
 
     def key_for(self, kid: str) -> jwt.PyJWK:
-        """The public key with id ``kid``, refetching the JWKS once if it is unknown."""
+        """The public key with id ``kid``, refetching the JWKS once if it is unknown.
+
+        Raises :class:`KeysUnavailableError` if it is unknown and the JWKS could not be fetched.
+        """
         self._refresh(force=False)
         key = self._keys.get(kid)
         if key is None:
             self._refresh(force=True)
             key = self._keys.get(kid)
+        if key is None and self._fetch_failed:
+            raise KeysUnavailableError(f"unknown key id {kid!r}, and the JWKS did not answer")
         if key is None:
             raise TokenError(f"unknown key id {kid!r}")
         return key
