@@ -604,6 +604,18 @@ def _docker(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
 
 
+def _show_bounded(session: nox.Session, *args: str) -> None:
+    """Print a docker command's output, waiting 20 s at most: `docker service logs` waited for
+    a task that was going away until someone killed it, and the cleanup after it never ran."""
+    command = ["docker", *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        session.log(f"{' '.join(command)}: no answer within 20 s")
+        return
+    print(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}", flush=True)
+
+
 def _answers(url: str) -> bool:
     """True if ``url`` answers 2xx within 3 s."""
     try:
@@ -756,8 +768,7 @@ def swarm(session: nox.Session) -> None:
             for name in ("auth-migrate", "blog-migrate", "api-migrate", *SWARM_REPLICAS):
                 service = f"{SWARM_STACK}_{name}"
                 for command in (["ps", "--no-trunc"], ["logs", "--tail", "30"]):
-                    session.run("docker", "service", *command, service, external=True,
-                                success_codes=range(256))  # fmt: skip
+                    _show_bounded(session, "service", *command, service)
             raise
         finally:
             try:
