@@ -51,7 +51,16 @@ def placeholders(names: Names, upstream: Upstream, rules: list[Rule]) -> dict[st
         "issuer": rename("flask-services-auth", rules),
         "audience": rename("flask-services", rules),
         "try_it": rename(try_it.read_text().strip(), rules) if try_it.exists() else "",
+        "stubs": ", ".join(f'"{name}"' for name in stub_packages(upstream)),
+        "stub_lines": "\n".join(stub_packages(upstream)),
     }
+
+
+def stub_packages(upstream: Upstream) -> list[str]:
+    """The ``types-*`` packages upstream's typecheck installs (from requirements/dev.in), so a
+    fork's mypy has the same type information whatever libraries the service gained since."""
+    lines = (upstream.root / "requirements" / "dev.in").read_text().splitlines()
+    return sorted(line.strip() for line in lines if line.strip().startswith("types-"))
 
 
 def render(template: str, values: dict[str, str]) -> str:
