@@ -1,4 +1,4 @@
-"""Structure that keeps the services fast, checked as structure rather than timings (issue 8).
+"""Structure that keeps the services fast, checked as structure rather than timings.
 
 The benchmark (``nox -s bench``, docs/benchmarks.md) measures; these tests keep the properties
 the measurements rely on from silently regressing:
