@@ -34,6 +34,9 @@ SERVICE_NAMES = ["auth", "blog", "api"]
 SERVICES = [
     name for name in SERVICE_NAMES if (ROOT / "services" / name / "pyproject.toml").exists()
 ]
+#: The branch coverage each package's own suite must keep (percent): shared's 95, and each
+#: service's figure when the floors were set, rounded down. Raise them as coverage grows.
+COVERAGE_FLOORS = {"shared": 95, "auth": 96, "blog": 95, "api": 99}
 #: import name of each package, for coverage
 IMPORT_NAMES = {"shared": "servicekit", **{name: f"{name}_service" for name in SERVICE_NAMES}}
 
@@ -113,8 +116,7 @@ def run_package_tests(session: nox.Session, name: str, *extra: str) -> None:
         *extra,
         *session.posargs,
     ]
-    if name == "shared":
-        args.append("--cov-fail-under=95")
+    args.append(f"--cov-fail-under={COVERAGE_FLOORS[name]}")
     with session.chdir(package_dir(name)):
         session.run(*args, env={"COVERAGE_FILE": str(coverage_file)})
 

@@ -3,84 +3,28 @@ tokens, verifier and revocation stores the identity suites share."""
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from flask import Flask, abort, jsonify
+from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
 from servicekit import Settings, init_service
 from servicekit.database import init_database
-from servicekit.errors import ErrorStyle, Problem
 from servicekit.revocation import MemoryRevocationStore, RevocationUnknownError
 from servicekit.testing import TestTokenIssuer
 from servicekit.verifier import TokenVerifier
-
-AppFactory = Callable[..., Flask]
+from tests.support import AppFactory, demo_app
 
 
 @pytest.fixture
 def make_app(tmp_path: Path) -> AppFactory:
     """Build a throwaway service with a few views that exercise the shared hooks."""
-
-    def factory(
-        style: ErrorStyle = "problem",
-        environ: dict[str, str] | None = None,
-        **config: Any,
-    ) -> Flask:
-        app = Flask("demo", instance_path=str(tmp_path / "instance"))
-        settings = Settings.from_env(
-            "demo", app.instance_path, {"APP_ENV": "testing", **(environ or {})}
-        )
-        init_service(app, settings, error_style=style)
-        app.config.update(config)
-
-        @app.get("/hello")
-        def hello() -> Any:
-            return jsonify(message="hello")
-
-        @app.post("/echo")
-        def echo() -> Any:
-            from flask import request
-
-            return jsonify(size=len(request.get_data()))
-
-        @app.get("/boom")
-        def boom() -> Any:
-            raise RuntimeError("secret internals")
-
-        @app.get("/forbidden")
-        def forbidden() -> Any:
-            abort(403)
-
-        @app.get("/invalid")
-        def invalid() -> Any:
-            raise Problem(422, "Some fields are invalid.", errors={"title": ["Required."]})
-
-        @app.get("/where")
-        def where() -> Any:
-            from flask import request, url_for
-
-            return jsonify(
-                url=url_for("hello"),
-                external=url_for("hello", _external=True),
-                remote_addr=request.remote_addr,
-            )
-
-        @app.get("/who")
-        def who() -> str:
-            from flask import g
-
-            g.user_id = "42"  # as the services' identity code does for a signed-in user
-            return "me"
-
-        return app
-
-    return factory
+    return functools.partial(demo_app, tmp_path)
 
 
 @pytest.fixture

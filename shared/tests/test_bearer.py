@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import AppFactory
 from flask import Flask, g, jsonify
 
 from servicekit.bearer import bearer_required, require_scope
@@ -14,6 +13,7 @@ from servicekit.identity import get_verifier, init_identity
 from servicekit.revocation import MemoryRevocationStore
 from servicekit.testing import TestTokenIssuer
 from servicekit.verifier import TokenVerifier
+from tests.support import AppFactory
 
 
 def test_require_scope_names_the_missing_scope(

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import AppFactory
 from flask import Flask, jsonify
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -23,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from servicekit import Settings
 from servicekit.database import engine_options
 from servicekit.testing import PrivateRedis, redis_server_binary
+from tests.support import AppFactory
 
 #: "Answered, not hung": a stalled Redis costs a request its 250 ms timeout a few times at most.
 ANSWERED_WITHIN = 2.0

@@ -78,3 +78,21 @@ def test_a_foreign_key_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / DEV_KEY_FILE).write_bytes(pem)
     with pytest.raises(DevelopmentIdentityError, match="Ed25519"):
         development_key(tmp_path)
+
+
+def test_identity_options_are_the_same_for_every_command() -> None:
+    import click
+    from click.testing import CliRunner
+
+    from servicekit.devidentity import identity_options
+
+    @click.command()
+    @identity_options(default_roles=("reader",), user_id_default="default: the name", max_hours=24)
+    def show(name: str, user_id: str | None, roles: tuple[str, ...], hours: int) -> None:
+        click.echo(f"{name} {user_id} {','.join(roles)} {hours}")
+
+    runner = CliRunner()
+    assert runner.invoke(show, []).output == "alice None reader 8\n"
+    given = ["--name", "bo", "--user-id", "7", "--role", "author", "--role", "admin"]
+    assert runner.invoke(show, [*given, "--hours", "2"]).output == "bo 7 author,admin 2\n"
+    assert runner.invoke(show, ["--hours", "25"]).exit_code == 2

@@ -4,8 +4,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import AppFactory
 from flask import Blueprint
+
+from tests.support import AppFactory
 
 PROBLEM = "application/problem+json"
 

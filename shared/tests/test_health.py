@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from conftest import AppFactory
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from servicekit.health import add_readiness_check
+from tests.support import AppFactory
 
 
 def test_healthz_answers_without_io(make_app: AppFactory) -> None:

@@ -4,9 +4,9 @@ import json
 import logging
 
 import pytest
-from conftest import AppFactory
 
 from servicekit.logging import JsonFormatter
+from tests.support import AppFactory
 
 
 def test_valid_incoming_request_id_is_kept(make_app: AppFactory) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import AppFactory
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
@@ -14,6 +13,7 @@ from servicekit.identity import get_verifier, init_identity
 from servicekit.settings import ConfigError
 from servicekit.testing import TestTokenIssuer
 from servicekit.verifier import Identity
+from tests.support import AppFactory
 
 
 @pytest.fixture

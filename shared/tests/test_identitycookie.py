@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import AppFactory
 from flask import Flask, jsonify
 from flask_login import LoginManager, current_user
 
@@ -19,6 +18,7 @@ from servicekit.identitycookie import (
 )
 from servicekit.revocation import MemoryRevocationStore
 from servicekit.testing import TestTokenIssuer
+from tests.support import AppFactory
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import AppFactory
 from flask import Flask, jsonify, request
 
 from servicekit.errors import invalid_fields
@@ -17,6 +16,7 @@ from servicekit.inputs import (
     page_number,
     unstorable,
 )
+from tests.support import AppFactory
 
 
 def _with_views(app: Flask) -> Flask:

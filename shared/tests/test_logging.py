@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import AppFactory
 
 from servicekit.logging import (
     JsonFormatter,
@@ -19,6 +18,7 @@ from servicekit.logging import (
     stop_writing_in_background,
     write_in_background,
 )
+from tests.support import AppFactory
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 

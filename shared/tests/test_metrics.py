@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import AppFactory
 from flask import Flask, abort
 from flask_sqlalchemy import SQLAlchemy
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
+
+from tests.support import AppFactory
 
 
 def scrape(app: Flask) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from conftest import AppFactory
 from flask import Flask, render_template_string, url_for
 
 from servicekit.identitycookie import RoleRequired
+from tests.support import AppFactory
 
 
 def test_an_html_service_error_page_is_in_the_sites_layout(make_app: AppFactory) -> None:

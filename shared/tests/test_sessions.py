@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import AppFactory
 from flask import Flask, session
+
+from tests.support import AppFactory
 
 
 def with_session_views(app: Flask) -> Flask:

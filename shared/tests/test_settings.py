@@ -7,40 +7,12 @@ import pytest
 
 from servicekit.settings import (
     ConfigError,
-    Env,
     Settings,
     instance_path_from_env,
     normalize_database_url,
 )
 
 STRONG = "k" * 40
-
-
-def test_prefixed_variable_wins_over_plain() -> None:
-    env = Env("blog", {"BLOG_LOG_LEVEL": "debug", "LOG_LEVEL": "warning"})
-    assert env.text("LOG_LEVEL", "INFO") == "debug"
-    assert Env("api", {"LOG_LEVEL": "warning"}).text("LOG_LEVEL", "INFO") == "warning"
-
-
-def test_blank_values_count_as_missing() -> None:
-    assert Env("x", {"X_NAME": "  "}).optional("NAME") is None
-
-
-def test_typed_values_and_their_errors() -> None:
-    env = Env("x", {"N": "12", "B": "yes", "F": "off", "L": "a, b,,c", "BAD": "twelve"})
-    assert env.integer("N", 1) == 12
-    assert env.integer("MISSING", 7) == 7
-    assert env.flag("B", False) is True
-    assert env.flag("F", True) is False
-    assert env.flag("MISSING", True) is True
-    assert env.comma_list("L") == ("a", "b", "c")
-    assert env.comma_list("MISSING", ("d",)) == ("d",)
-    with pytest.raises(ConfigError, match="X_BAD"):
-        env.integer("BAD", 1)
-    with pytest.raises(ConfigError, match="true or false"):
-        env.flag("BAD", True)
-    with pytest.raises(ConfigError, match=">= 20"):
-        env.integer("N", 1, minimum=20)
 
 
 def test_production_refuses_a_missing_secret_key(tmp_path: Path) -> None:

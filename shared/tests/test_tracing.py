@@ -1,5 +1,6 @@
 """Trace ids in every log line, OpenTelemetry spans (in-memory exporter), propagation on calls."""
 
+# length: the tests of servicekit.tracing, one module as the code is one.
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +13,6 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import AppFactory
 from flask import Flask, current_app
 from flask_sqlalchemy import SQLAlchemy
 from opentelemetry.sdk.trace import ReadableSpan
@@ -28,6 +28,7 @@ from servicekit.logging import JsonFormatter
 from servicekit.revocation import MemoryRevocationStore
 from servicekit.testing import TestTokenIssuer
 from servicekit.verifier import TokenVerifier
+from tests.support import AppFactory
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"

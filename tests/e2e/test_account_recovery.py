@@ -1,6 +1,6 @@
 """Forgetting a password, in a real browser: the link comes by email through the real stack.
 
-Register, verify the address from the email the SMTP server received, log out, "Forgot your
+Register, verify the address from the email the SMTP server received, sign out, "Forgot your
 password?", open the reset link from the second email, choose a new password, and sign in with
 it. Every page is checked for console errors and CSP violations (conftest.py).
 """
@@ -47,7 +47,7 @@ def test_verify_then_forget_and_reset_the_password(
     page.get_by_role("button", name=f"Confirm {address}").click()
     expect(page.get_by_role("status")).to_contain_text(f"{address} is verified")
     expect(page.get_by_text("not verified")).to_have_count(0)
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Sign out").click()
     problems.check()
 
     # --- forgot the password: ask for a link by email -----------------------------------------
@@ -68,7 +68,7 @@ def test_verify_then_forget_and_reset_the_password(
 
     page.get_by_label("Username or email").fill(username)
     page.get_by_label("Password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
     wait_for_mail(address, "Your password was changed")
 

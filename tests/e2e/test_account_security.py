@@ -76,11 +76,11 @@ def test_two_factor_sign_in_and_a_personal_token_for_the_api(
     problems.check()
 
     # --- sign out; signing in now takes the password and then a code ------------------------
-    page.get_by_role("button", name="Log out").first.click()
-    expect(page.get_by_role("status")).to_contain_text("You are logged out")
+    page.get_by_role("button", name="Sign out").first.click()
+    expect(page.get_by_role("status")).to_contain_text("You are signed out")
     page.get_by_label("Username or email").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/auth/login/two-factor$"))
     page.get_by_label("Code from your app, or a recovery code").fill(totp.now())
     page.get_by_role("button", name="Continue").click()

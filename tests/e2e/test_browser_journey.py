@@ -3,7 +3,7 @@
 Register at /auth, verify the address from the email, sign in to the blog through auth's login
 page and back, become an author (an admin changes the role in another browser), write a post
 with Markdown and a cover image, find it on the home page, comment, lose an edit race against
-a second tab without losing the text, and log out. Every page is checked for console errors
+a second tab without losing the text, and sign out. Every page is checked for console errors
 and CSP violations (conftest.py), and every page of the journey is looked at (``look``): ids
 unique, no serious or critical axe-core violation, a screenshot at 1280 and 360 px.
 """
@@ -60,7 +60,7 @@ def log_in(page: Page, username: str, password: str) -> None:
     expect(page).to_have_url(re.compile(r"/auth/login"))
     page.get_by_label("Username or email").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
 
 
 #: Where each child of the header starts and ends vertically, and how wide the header is.
@@ -130,8 +130,8 @@ def test_a_writer_journey(
     look(page, "04-confirm-email")
     page.get_by_role("button", name=f"Confirm {username}@example.com").click()
     expect(page.get_by_role("status")).to_contain_text("is verified")
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("status")).to_contain_text("You are logged out")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("status")).to_contain_text("You are signed out")
 
     page.goto("/")
     page.get_by_role("link", name="Sign in").first.click()
@@ -241,12 +241,12 @@ def test_a_writer_journey(
     expect(first.locator(".post-body")).to_have_text(mine)
     problems.check()
 
-    # --- log out: the blog's sign-out link leads to auth, which ends every session ----------
+    # --- sign out: the blog's sign-out link leads to auth, which ends every session ----------
     first.get_by_role("link", name="Sign out").click()
     expect(first).to_have_url(re.compile(r"/auth/"))
     look(first, "13-log-out")
-    first.get_by_role("button", name="Log out").first.click()
-    expect(first.get_by_role("status")).to_contain_text("You are logged out")
+    first.get_by_role("button", name="Sign out").first.click()
+    expect(first.get_by_role("status")).to_contain_text("You are signed out")
     first.goto("/")
     expect(first.get_by_role("link", name="Sign in").first).to_be_visible()
     first.goto(post_url)

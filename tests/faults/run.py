@@ -160,7 +160,7 @@ class User(threading.Thread):
 
 
 def revoked_token(http: httpx.Client) -> str:
-    """A token of a user who then logged out: it must never be accepted again."""
+    """A token of a user who then signed out: it must never be accepted again."""
     username = f"revoked-{os.urandom(3).hex()}"
     register(http, username)
     token = get_token(http, username)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,11 +11,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.test import Client, TestResponse
 
+from servicekit.testing import csrf_token_in
+
 #: argon2 parameters that cost microseconds; auth accepts them only with APP_ENV=testing.
 CHEAP_HASHING = {"ARGON2_MEMORY_COST": 64, "ARGON2_TIME_COST": 1, "ARGON2_PARALLELISM": 1}
 PASSWORD = "correct horse battery staple"
 SIGNED_IN = re.compile(r"Signed in as <strong[^>]*>([^<]+)</strong>")
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 class Browser:
@@ -34,9 +34,9 @@ class Browser:
     def csrf_token(self, page: str) -> str:
         """The CSRF token of the form on ``page`` (a GET, following redirects)."""
         html = self.get(page, follow_redirects=True).get_data(as_text=True)
-        match = CSRF.search(html)
-        assert match, f"no CSRF token on {page}"
-        return match.group(1)
+        token = csrf_token_in(html)
+        assert token, f"no CSRF token on {page}"
+        return token
 
     def submit(self, page: str, action: str, **data: Any) -> TestResponse:
         """Fill in the form of ``page`` (with its CSRF token) and post it to ``action``."""
@@ -108,31 +108,27 @@ class System:
         What auth would have handed out earlier: lets a test present a token that has expired
         since, without waiting for it.
         """
-        import jwt
-
         from auth_service.extensions import db
         from auth_service.models import User
-        from auth_service.signing import ALGORITHM, keyring
+        from auth_service.signing import keyring
+        from servicekit.claims import identity_claims
+        from servicekit.signingkey import sign_claims
 
         app = self.apps["auth"]
         with app.app_context():
             user = db.session.scalar(db.select(User).where(User.username == username))
             assert user is not None
-            issued_at = time.time() - issued_ago
-            claims = {
-                "sub": str(user.id),
-                "name": user.username,
-                "roles": user.roles,
-                "iss": app.config["AUTH_ISSUER"],
-                "aud": app.config["AUTH_AUDIENCE"],
-                "iat": issued_at,
-                "exp": issued_at + lifetime,
-                "jti": uuid.uuid4().hex,
-            }
-            key = keyring().active
-            return jwt.encode(
-                claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid}
+            claims = identity_claims(
+                str(user.id),
+                user.username,
+                user.roles,
+                issuer=app.config["AUTH_ISSUER"],
+                audience=app.config["AUTH_AUDIENCE"],
+                lifetime=lifetime,
+                issued_at=time.time() - issued_ago,
             )
+            key = keyring().active
+            return sign_claims(claims, key.private_key, key.kid)
 
     def verify_email(self, username: str) -> None:
         """Follow the verification link auth queued for ``username`` (read from its outbox)."""

@@ -1,8 +1,8 @@
 """One user's journey through the whole system, over real HTTP, through the gateway.
 
-Register and log in at /auth/, be recognised by the blog at /, verify the email address from
+Register and sign in at /auth/, be recognised by the blog at /, verify the email address from
 the message the SMTP server received, get promoted to author by an admin, write a post with a
-cover image, comment, get a bearer token, manage a project and its tasks at /api/, log out,
+cover image, comment, get a bearer token, manage a project and its tasks at /api/, sign out,
 and be refused with the old cookie and the old token. Each step checks what a user would see
 (status, page content, JSON), not only that something answered.
 """
@@ -127,7 +127,7 @@ def test_a_user_journey_through_every_service(
     verify_email(browser, username)
     assert "not verified" not in browser.get("/auth/account").text
 
-    # --- an admin makes us an author; the role change ends our sessions, we log in again ------
+    # --- an admin makes us an author; the role change ends our sessions, we sign in again ------
     promote_to_author(base_url, admin_credentials, user_id)
     assert browser.get("/posts/new").status_code in (302, 303, 401, 403)
     assert log_in(browser, username, PASSWORD, next_url="/posts/new").status_code == 302
@@ -205,7 +205,7 @@ def test_a_user_journey_through_every_service(
         assert invalid.status_code in (400, 422)
         assert invalid.headers["content-type"].startswith("application/problem+json")
 
-    # --- log out; the old cookie and the old token are refused everywhere ---------------------
+    # --- sign out; the old cookie and the old token are refused everywhere ---------------------
     old_identity = browser.cookies["identity"]
     account = browser.get("/auth/account")
     logged_out = browser.post("/auth/logout", data={"csrf_token": csrf_token(account.text)})

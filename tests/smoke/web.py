@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 
-CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
-VALUE = re.compile(r'value="([^"]*)"')
+from servicekit.testing import csrf_token_in
 
 
 def csrf_token(html: str) -> str:
     """The CSRF token of the first form on a page."""
-    match = CSRF_INPUT.search(html)
-    assert match, "the page has no form with a CSRF token"
-    value = VALUE.search(match.group(0))
-    assert value, "the CSRF input has no value"
-    return value.group(1)
+    token = csrf_token_in(html)
+    assert token is not None, "the page has no form with a CSRF token"
+    return token
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10, message: str = "") -> None:

@@ -3,8 +3,8 @@
 Read it in this order: config.py (settings), extensions.py, models.py, schemas.py (validation and
 serialisation), dumping.py (the output schemas compiled for speed), permissions.py (who may do
 what), v1/ (the resources and their HTTP plumbing), apidoc.py and openapi.py (the OpenAPI document
-built from the resources and the same schemas), docs/ (interactive documentation), cli.py
-(dev-token).
+built from the resources and the same schemas), docs/ (interactive documentation), devidentity.py
+(dev-token), cli.py.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from typing import Any
 from flask import Flask
 
 from api_service import docs, openapi, v1
-from api_service.cli import register_cli, use_development_keys
+from api_service.cli import register_commands
 from api_service.config import api_config_from_env
+from api_service.devidentity import use_development_identity
 from api_service.extensions import cors, db, migrate
 from api_service.ratelimit import init_rate_limit
 from servicekit import init_service
 from servicekit.database import init_database
 from servicekit.identity import init_identity
-from servicekit.settings import Settings, instance_path_from_env
+from servicekit.settings import Env, Settings, instance_path_from_env
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,14 +47,18 @@ def create_app(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Flask:
     """Build the api app from the environment (``environ``, default os.environ) and
-    ``overrides`` (tests pass their configuration here)."""
-    app = Flask(__name__, instance_path=instance_path_from_env("api", environ))
-    settings = Settings.from_env("api", app.instance_path, environ)
-    init_service(app, settings, error_style="problem")
-    app.config.from_mapping(api_config_from_env(environ))
-    app.config.from_mapping(overrides or {})
+    ``overrides`` (tests pass their configuration here).
 
-    use_development_keys(app)
+    One path (servicekit.settings): ``overrides`` are read as variables of the same name,
+    the settings are built from them, and the app's configuration is set once from those.
+    """
+    env = Env("api", environ, overrides)
+    app = Flask(__name__, instance_path=instance_path_from_env("api", env))
+    settings = Settings.from_env("api", app.instance_path, env)
+    config = api_config_from_env(env)
+    init_service(app, settings, {**config, **env.unread_overrides()}, error_style="problem")
+
+    use_development_identity(app)
     init_identity(app)
     init_database(app, db, migrate, MIGRATIONS)
     init_rate_limit(app)
@@ -61,7 +66,7 @@ def create_app(
     app.register_blueprint(v1.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(docs.bp)
-    register_cli(app)
+    register_commands(app)
     return app
 
 

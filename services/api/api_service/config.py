@@ -6,7 +6,6 @@ from :class:`servicekit.settings.Settings`; this module adds only what the API n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from servicekit.settings import Env
@@ -15,9 +14,8 @@ from servicekit.settings import Env
 DEFAULT_MAX_CONTENT_LENGTH = 64 * 1024
 
 
-def api_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Flask configuration keys for the api service, from the environment."""
-    env = Env("api", environ)
+def api_config_from_env(env: Env) -> dict[str, Any]:
+    """Flask configuration keys for the api service, from the environment (and overrides)."""
     return {
         "MAX_CONTENT_LENGTH": env.integer(
             "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH, minimum=1024

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import ApiClient, make_app
 from flask import Flask
 
 from api_service.extensions import db
 from servicekit.testing import TestTokenIssuer
+from tests.support import ApiClient, make_app
 
 
 @pytest.fixture(scope="session")

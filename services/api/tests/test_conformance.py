@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from factories import ApiClient, create_project, create_task, make_app
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -30,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api_service.extensions import db
 from servicekit.testing import TestTokenIssuer
+from tests.support import ApiClient, create_project, create_task, make_app
 
 CHECKS = [
     not_a_server_error,

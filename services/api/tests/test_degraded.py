@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import ApiClient, make_app
 from flask import Flask
 
 from api_service.extensions import db
 from servicekit.redisclient import redis_client
 from servicekit.revocation import RedisRevocationStore
 from servicekit.testing import PrivateRedis, TestTokenIssuer, redis_server_binary
+from tests.support import ApiClient, make_app
 
 pytestmark = pytest.mark.skipif(redis_server_binary() is None, reason="needs redis-server")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from factories import ApiClient, create_project, create_task
 from flask import Flask
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from api_service.dumping import compile_dump
 from api_service.extensions import db
 from api_service.models import Project, Task
 from api_service.schemas import ProjectSchema, TaskSchema
+from tests.support import ApiClient, create_project, create_task
 
 
 def test_objects_and_rows_dump_as_the_schemas_do(app: Flask, alice: ApiClient) -> None:

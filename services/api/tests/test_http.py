@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from factories import ApiClient, create_project
 from flask import Flask
 
 from servicekit.testing import TestTokenIssuer
+from tests.support import ApiClient, create_project
 
 
 def test_no_token_is_401_with_www_authenticate(app: Flask) -> None:

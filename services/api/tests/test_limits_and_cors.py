@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from factories import ApiClient
 from flask import Flask
+
+from servicekit.settings import Env
+from tests.support import ApiClient
 
 
 @pytest.mark.config(API_RATE_LIMIT="3 per minute")
@@ -68,6 +70,7 @@ def test_cors_for_configured_origins_only(alice: ApiClient) -> None:
 def test_cors_origins_come_from_the_environment() -> None:
     from api_service.config import api_config_from_env
 
-    config = api_config_from_env({"API_CORS_ORIGINS": "https://a.example, https://b.example"})
+    origins = {"API_CORS_ORIGINS": "https://a.example, https://b.example"}
+    config = api_config_from_env(Env("api", origins))
     assert config["API_CORS_ORIGINS"] == ["https://a.example", "https://b.example"]
-    assert api_config_from_env({})["API_CORS_ORIGINS"] == []
+    assert api_config_from_env(Env("api", {}))["API_CORS_ORIGINS"] == []

@@ -6,13 +6,13 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from factories import ApiClient, create_project, create_task
 from flask import Flask, url_for
 from sqlalchemy import insert
 
 from api_service.extensions import db
 from api_service.models import Task, TaskTag
 from servicekit.testing import count_queries
+from tests.support import ApiClient, create_project, create_task
 
 
 def links(response: object) -> dict[str, str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from factories import ApiClient, create_project
 from flask import Flask
 
 from api_service.extensions import db
 from api_service.models import Project
+from tests.support import ApiClient, create_project
 
 
 def stored(app: Flask, project_id: int) -> Project | None:

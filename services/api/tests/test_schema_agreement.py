@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 import pytest
-from factories import ApiClient, create_project
 from flask import Flask
 
 from servicekit.inputs import MAX_ID
+from tests.support import ApiClient, create_project
 
 
 def document(app: Flask) -> dict[str, Any]:

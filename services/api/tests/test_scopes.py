@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from factories import ApiClient, create_project
 from flask import Flask
 
 from servicekit.testing import TestTokenIssuer
+from tests.support import ApiClient, create_project
 
 
 def scoped(app: Flask, token_issuer: TestTokenIssuer, scope: str) -> ApiClient:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from factories import ApiClient, create_project, create_task
 from flask import Flask
 
 from api_service.extensions import db
 from api_service.models import Task, TaskTag
+from tests.support import ApiClient, create_project, create_task
 
 
 def stored(app: Flask, task_id: int) -> Task | None:

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from factories import ApiClient, create_project, create_task
 from flask import Flask
 
 from api_service.extensions import db
 from api_service.models import Project, Task
+from tests.support import ApiClient, create_project, create_task
 
 
 def counts(app: Flask) -> tuple[int, int]:

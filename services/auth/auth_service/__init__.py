@@ -21,7 +21,6 @@ from auth_service.cli import register_commands
 from auth_service.config import auth_config_from_env, check_password_hashing
 from auth_service.devices.views import bp as devices_bp
 from auth_service.extensions import csrf, db, limiter, login_manager, migrate
-from auth_service.mail.cli import send_mail
 from auth_service.passwords import init_passwords
 from auth_service.recovery.views import bp as recovery_bp
 from auth_service.revocations import init_revocations
@@ -33,7 +32,7 @@ from auth_service.two_factor.views import bp as two_factor_bp
 from auth_service.verification.views import bp as verification_bp
 from servicekit import init_service
 from servicekit.database import init_database
-from servicekit.settings import Settings, instance_path_from_env
+from servicekit.settings import Env, Settings, instance_path_from_env
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -41,13 +40,17 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Flask:
-    """Build the auth app from the environment (``environ``, default os.environ)."""
-    app = Flask(__name__, instance_path=instance_path_from_env("auth", environ))
-    settings = Settings.from_env("auth", app.instance_path, environ)
-    init_service(app, settings, error_style="html")
-    app.config.from_mapping(auth_config_from_env(environ))
-    app.config.from_mapping(_login_config(app))
-    app.config.from_mapping(overrides or {})
+    """Build the auth app from the environment (``environ``, default os.environ).
+
+    One path (servicekit.settings): ``overrides`` are read as variables of the same name,
+    the settings are built from them, and the app's configuration is set once from those.
+    """
+    env = Env("auth", environ, overrides)
+    app = Flask(__name__, instance_path=instance_path_from_env("auth", env))
+    settings = Settings.from_env("auth", app.instance_path, env)
+    config = auth_config_from_env(env)
+    config.update(_login_config(settings, config["REMEMBER_COOKIE_DAYS"]))
+    init_service(app, settings, {**config, **env.unread_overrides()}, error_style="html")
     check_password_hashing(app)
     init_passwords(app)
 
@@ -74,16 +77,15 @@ def create_app(
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     register_commands(app)
-    app.cli.add_command(send_mail)
     return app
 
 
-def _login_config(app: Flask) -> dict[str, Any]:
+def _login_config(settings: Settings, remember_days: int) -> dict[str, Any]:
     """Flask-Login's remember-me cookie, set deliberately (its defaults are lax)."""
     return {
         "REMEMBER_COOKIE_NAME": "auth_remember",
-        "REMEMBER_COOKIE_DURATION": timedelta(days=app.config["REMEMBER_COOKIE_DAYS"]),
-        "REMEMBER_COOKIE_SECURE": app.config["SESSION_COOKIE_SECURE"],
+        "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),
+        "REMEMBER_COOKIE_SECURE": settings.secure_cookies,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
@@ -94,7 +96,7 @@ def _init_login(app: Flask) -> None:
     # "strong": a session used from another browser or address is dropped, not trusted.
     login_manager.session_protection = "strong"
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     user_loaded_from_cookie.connect(_bind_restored_session, app)
@@ -103,5 +105,5 @@ def _init_login(app: Flask) -> None:
 def _bind_restored_session(_app: Flask, **_extra: object) -> None:
     # Flask-Login restores a session from the remember-me cookie without recording which
     # browser it belongs to; "strong" protection then drops it (and the cookie) on the very
-    # next request. Record it as login_user does, so "keep me logged in" keeps working.
+    # next request. Record it as login_user does, so "keep me signed in" keeps working.
     session["_id"] = login_manager._session_identifier_generator()

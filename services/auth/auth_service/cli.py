@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from auth_service.accounts.lookup import find_user
 from auth_service.accounts.provisioning import AccountRefusedError, create_verified_user
 from auth_service.activity import record_event
+from auth_service.mail.cli import send_mail
 from auth_service.sessions import end_all_sessions
 from auth_service.signing import write_private_key
 from servicekit.claims import ROLES
@@ -99,3 +100,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(grant_role)
     app.cli.add_command(generate_signing_key)
+    app.cli.add_command(send_mail)

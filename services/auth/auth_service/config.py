@@ -7,7 +7,6 @@ listed in the README.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -17,9 +16,8 @@ from auth_service.passwords import FLOOR_MEMORY_KIB, FLOOR_TIME_COST
 from servicekit.settings import ConfigError, Env
 
 
-def auth_config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Flask configuration keys for the auth service."""
-    env = Env("auth", environ)
+def auth_config_from_env(env: Env) -> dict[str, Any]:
+    """Flask configuration keys for the auth service, from the environment (and overrides)."""
     return {
         # Signing keys: see auth_service.signing.
         "AUTH_SIGNING_KEY": env.optional("SIGNING_KEY"),

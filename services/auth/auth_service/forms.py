@@ -1,5 +1,7 @@
 """The HTML forms of the auth service (Flask-WTF: every one carries a CSRF token)."""
 
+# length: every form auth shows, one class each; split by feature they would import each other's
+# validators.
 from __future__ import annotations
 
 import re
@@ -105,7 +107,7 @@ class RegisterForm(FlaskForm, NewPasswordMixin):  # type: ignore[misc]
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
-    """Log in with a username or an email address.
+    """Sign in with a username or an email address.
 
     The fields have the token API's names (``username``, ``password``), so a program or a
     password manager needs one vocabulary for both.
@@ -122,9 +124,9 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
         validators=[DataRequired(), PASSWORD_LENGTH],
         render_kw={"autocomplete": "current-password"},
     )
-    remember = BooleanField("Keep me logged in on this device")
+    remember = BooleanField("Keep me signed in on this device")
     next = HiddenField()
-    submit = SubmitField("Log in")
+    submit = SubmitField("Sign in")
 
 
 class ChangePasswordForm(FlaskForm, NewPasswordMixin):  # type: ignore[misc]
@@ -212,9 +214,9 @@ class ResendVerificationForm(FlaskForm):  # type: ignore[misc]
 
 
 class LogoutForm(FlaskForm):  # type: ignore[misc]
-    """Only a CSRF token and a button: logging out is a POST."""
+    """Only a CSRF token and a button: signing out is a POST."""
 
-    submit = SubmitField("Log out")
+    submit = SubmitField("Sign out")
 
 
 class MultiCheckboxField(SelectMultipleField):

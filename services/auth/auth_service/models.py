@@ -82,7 +82,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def is_active(self) -> bool:
-        """Flask-Login refuses to log in, or keep logged in, a deactivated user."""
+        """Flask-Login refuses to sign in, or keep signed in, a deactivated user."""
         return self.active
 
     def get_id(self) -> str:

@@ -1,4 +1,4 @@
-"""Where to send the browser after logging in: only ever somewhere on this origin."""
+"""Where to send the browser after signing in: only ever somewhere on this origin."""
 
 from __future__ import annotations
 

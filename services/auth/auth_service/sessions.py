@@ -1,6 +1,6 @@
 """Starting and ending a user's sessions: Flask-Login, the identity cookie, revocation.
 
-Three things make up "being logged in" across the system:
+Three things make up "being signed in" across the system:
 
 * auth's own Flask-Login session (and remember-me cookie), holding the user's session token;
 * the origin-wide identity cookie holding a short-lived signed token, read by blog;

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app
@@ -35,8 +34,8 @@ from flask import Flask, current_app
 from servicekit.claims import identity_claims
 from servicekit.clock import utcnow
 from servicekit.settings import ConfigError
+from servicekit.signingkey import public_jwk, sign_claims
 
-ALGORITHM = "EdDSA"
 _EXTENSION_KEY = "auth_service.keyring"
 
 
@@ -84,7 +83,7 @@ class SigningKey:
     @classmethod
     def from_private_key(cls, private_key: Ed25519PrivateKey) -> SigningKey:
         """Name the key by the RFC 7638 thumbprint of its public half."""
-        jwk = _public_jwk(private_key)
+        jwk = public_jwk(private_key, kid="")  # the thumbprint reads crv, kty and x only
         canonical = json.dumps(
             {name: jwk[name] for name in ("crv", "kty", "x")}, separators=(",", ":"), sort_keys=True
         )
@@ -94,14 +93,7 @@ class SigningKey:
 
     def public_jwk(self) -> dict[str, Any]:
         """The public key as a JWK with ``kid``, ``alg`` and ``use``."""
-        jwk = _public_jwk(self.private_key)
-        jwk.update(kid=self.kid, alg=ALGORITHM, use="sig")
-        return jwk
-
-
-def _public_jwk(private_key: Ed25519PrivateKey) -> dict[str, Any]:
-    jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
-    return jwk
+        return public_jwk(self.private_key, self.kid)
 
 
 class KeyRing:
@@ -220,5 +212,5 @@ def issue_token(
     if pat is not None:
         claims["pat"] = pat
     key = keyring().active
-    token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+    token = sign_claims(claims, key.private_key, key.kid)
     return IssuedToken(token=token, jti=claims["jti"], expires_at=claims["exp"], lifetime=lifetime)

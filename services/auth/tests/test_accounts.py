@@ -1,8 +1,7 @@
 """Registration, login, logout and the account page, through the test client."""
 
+# length: one feature's tests (register, sign in, sign out, the identity cookie), kept together.
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -10,28 +9,18 @@ from flask.testing import FlaskClient
 
 from auth_service.extensions import db
 from auth_service.models import User
-from tests.conftest import AppFactory, csrf_token, identity_cookie, login, post_form
-from tests.factories import PASSWORD, make_user
-
-
-def register(client: FlaskClient, **fields: str) -> Any:
-    data = {
-        "username": "bob",
-        "email": "bob@example.com",
-        "password": "purple monkey dishwasher",
-        "confirm": "purple monkey dishwasher",
-        **fields,
-    }
-    return post_form(client, "/register", **data)
-
-
-def stored_user(app: Flask, username: str) -> User:
-    with app.app_context():
-        found = db.session.scalar(db.select(User).where(User.username == username))
-        assert isinstance(found, User)
-        db.session.expunge(found)
-        return found
-
+from tests.support import (
+    PASSWORD,
+    AppFactory,
+    csrf_token,
+    identity_cookie,
+    login,
+    make_user,
+    outbox,
+    post_form,
+    register,
+    stored_user,
+)
 
 # -- registration ---------------------------------------------------------------------------
 
@@ -127,7 +116,9 @@ def test_login_sets_the_identity_cookie_for_the_whole_origin(
 
 
 def test_identity_cookie_is_secure_when_session_cookies_are(app_factory: AppFactory) -> None:
-    app = app_factory({"SESSION_COOKIE_SECURE": True})
+    # Secure cookies make https the preferred scheme, which the test client would then use;
+    # this test's client stays on http, where only the flag differs.
+    app = app_factory({"SESSION_COOKIE_SECURE": True, "PREFERRED_URL_SCHEME": "http"})
     make_user(app, "alice")
     client = app.test_client()
     response = login(client)
@@ -309,7 +300,7 @@ def test_logout_page_asks_and_changes_nothing(client: FlaskClient, user: User) -
 def test_logout_page_for_anonymous_users(client: FlaskClient) -> None:
     page = client.get("/logout")
     assert page.status_code == 200
-    assert "You are not logged in." in page.get_data(as_text=True)
+    assert "You are not signed in." in page.get_data(as_text=True)
 
 
 def test_logout_without_csrf_token_is_refused(client: FlaskClient, user: User) -> None:
@@ -407,7 +398,7 @@ def test_change_password_ends_other_sessions(app: Flask, client: FlaskClient, us
         confirm="new and long password",
     )
     assert response.status_code == 302
-    assert client.get("/account").status_code == 200  # this browser stays logged in
+    assert client.get("/account").status_code == 200  # this browser stays signed in
     assert other.get("/account").status_code == 302
     replay = app.test_client()
     replay.set_cookie("auth_session", captured.value)
@@ -477,7 +468,6 @@ def test_the_access_log_names_the_user(
 
 
 def test_a_password_change_is_told_by_email(app: Flask, client: FlaskClient, user: User) -> None:
-    from tests.mailbox import outbox
 
     login(client)
     new = "a changed and long password"

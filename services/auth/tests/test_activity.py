@@ -10,8 +10,7 @@ from flask.testing import FlaskClient
 from auth_service.activity import RECENT, SecurityEvent
 from auth_service.extensions import db
 from auth_service.models import User
-from tests.conftest import login, post_form
-from tests.factories import PASSWORD
+from tests.support import PASSWORD, login, post_form
 
 BROWSER = {"User-Agent": "TestBrowser/1.0 (the test suite)"}
 

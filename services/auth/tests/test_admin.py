@@ -10,8 +10,7 @@ from flask.testing import FlaskClient
 
 from auth_service.extensions import db
 from auth_service.models import User
-from tests.conftest import login, post_form
-from tests.factories import make_user
+from tests.support import login, make_user, post_form
 
 
 def version_of(client: FlaskClient, user_id: int) -> str:
@@ -93,7 +92,7 @@ def test_change_roles(app: Flask, admin_client: FlaskClient, user: User) -> None
     )
     assert response.status_code == 302
     assert reload(app, user.id).roles == ["reader", "author"]
-    assert other.get("/account").status_code == 302  # logged out: the new roles apply now
+    assert other.get("/account").status_code == 302  # signed out: the new roles apply now
     login(other)
     assert "reader, author" in other.get("/account").get_data(as_text=True)
 

@@ -10,14 +10,13 @@ from flask.testing import FlaskClient
 
 from auth_service.models import User
 from servicekit.verifier import TokenError, TokenVerifier
-from tests.factories import PASSWORD, make_user
-
-
-def get_token(client: FlaskClient, username: str = "alice", password: str = PASSWORD) -> str:
-    response = client.post("/api/token", json={"username": username, "password": password})
-    assert response.status_code == 200, response.get_data(as_text=True)
-    token: str = response.get_json()["access_token"]
-    return token
+from tests.support import (
+    PASSWORD,
+    get_token,
+    login,
+    make_user,
+    post_form,
+)
 
 
 def test_token_endpoint_returns_a_bearer_token(client: FlaskClient, user: User) -> None:
@@ -138,7 +137,6 @@ def test_jwks_publishes_only_public_keys(client: FlaskClient) -> None:
 def test_token_after_logout_is_revoked(
     client: FlaskClient, user: User, verifier: TokenVerifier
 ) -> None:
-    from tests.conftest import login, post_form
 
     token = get_token(client)
     verifier.verify(token)

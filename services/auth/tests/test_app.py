@@ -8,8 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from auth_service.models import User
-from tests.conftest import CSRF_PATTERN
-from tests.factories import PASSWORD
+from servicekit.testing import csrf_token_in
+from tests.support import PASSWORD
 
 
 def test_under_the_auth_prefix_every_url_and_redirect_is_prefixed(app: Flask, user: User) -> None:
@@ -19,12 +19,12 @@ def test_under_the_auth_prefix_every_url_and_redirect_is_prefixed(app: Flask, us
     assert 'action="/auth/login"' in page
     assert 'href="/auth/static/auth.css?v=' in page
     assert 'href="/auth/static/servicekit/site.css?v=' in page
-    token = CSRF_PATTERN.search(page)
+    token = csrf_token_in(page)
     assert token
     response = client.post(
         "/login",
         base_url="http://localhost/auth",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": token.group(1)},
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"] == "/auth/account"
     identity = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("identity="))
@@ -48,7 +48,7 @@ def test_pages_have_labels_landmarks_and_no_inline_script_or_style(client: Flask
 
 
 def test_field_errors_are_announced(client: FlaskClient) -> None:
-    from tests.conftest import post_form
+    from tests.support import post_form
 
     page = post_form(client, "/register", username="x").get_data(as_text=True)
     assert 'aria-invalid="true"' in page
@@ -77,4 +77,4 @@ def test_security_headers_and_health(client: FlaskClient) -> None:
 def test_unknown_pages_use_the_service_layout(client: FlaskClient) -> None:
     response = client.get("/nope")
     assert response.status_code == 404
-    assert "Log in" in response.get_data(as_text=True)  # the base layout's navigation
+    assert "Sign in" in response.get_data(as_text=True)  # the base layout's navigation

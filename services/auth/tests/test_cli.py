@@ -11,8 +11,7 @@ from flask import Flask
 
 from auth_service.extensions import db
 from auth_service.models import User
-from tests.conftest import login
-from tests.factories import PASSWORD
+from tests.support import PASSWORD, login
 
 
 def test_create_admin_with_options(app: Flask) -> None:

@@ -8,8 +8,7 @@ from flask import Flask
 from auth_service.demo import NotDevelopmentError, create_demo_accounts
 from auth_service.extensions import db
 from auth_service.models import User
-from tests.conftest import login
-from tests.factories import make_user
+from tests.support import login, make_user
 
 
 @pytest.mark.parametrize("app_env", ["production", "testing"])

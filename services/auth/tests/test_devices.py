@@ -13,8 +13,7 @@ from auth_service.extensions import db
 from auth_service.models import RevokedToken, User
 from auth_service.sessions import end_devices
 from servicekit.verifier import TokenError, TokenVerifier
-from tests.conftest import identity_cookie, login, post_form
-from tests.factories import PASSWORD, make_user
+from tests.support import PASSWORD, identity_cookie, login, make_user, post_form
 
 END_PATTERN = re.compile(r'action="/account/sessions/(\d+)/end"')
 

@@ -10,9 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from auth_service.models import User
-from tests.conftest import identity_cookie, login, post_form
-from tests.factories import PASSWORD
-from tests.test_api import get_token
+from tests.support import PASSWORD, get_token, identity_cookie, login, post_form
 
 
 def events(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

@@ -10,8 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from auth_service.models import User
-from tests.conftest import login, post_form
-from tests.factories import PASSWORD
+from tests.support import PASSWORD, login, post_form
 
 HUGE = "99999999999999999999"
 DEEP = "[" * 100_000 + "]" * 100_000

@@ -18,9 +18,7 @@ from auth_service.signing import write_private_key
 from servicekit.revocation import revocation_store_from_uri
 from servicekit.testing import TestTokenIssuer
 from servicekit.verifier import TokenError, TokenVerifier
-from tests.conftest import AppFactory
-from tests.factories import make_user
-from tests.test_api import get_token
+from tests.support import AppFactory, get_token, make_user
 
 
 def _b64(data: dict[str, object]) -> str:

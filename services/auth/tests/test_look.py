@@ -9,8 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from auth_service.models import User
-from tests.conftest import login
-from tests.factories import make_user
+from tests.support import login, make_user
 
 ID = re.compile(r'\sid="([^"]+)"')
 

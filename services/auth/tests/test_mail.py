@@ -24,9 +24,7 @@ from auth_service.mail.models import FAILED, SENT, OutboxMessage
 from auth_service.mail.sender import LEASE, claim_due, deliver_due, run_sender
 from auth_service.mail.transport import FileTransport, SmtpTransport, transport_for
 from servicekit.clock import utcnow
-from tests.conftest import AppFactory, login, post_form
-from tests.factories import make_user
-from tests.mailbox import outbox
+from tests.support import AppFactory, login, make_user, outbox, post_form
 
 
 def queue_reset(client: FlaskClient, name: str = "alice") -> None:

@@ -19,8 +19,7 @@ from auth_service.accounts import lookup
 from auth_service.extensions import db
 from auth_service.models import User, new_session_token
 from auth_service.passwords import hasher
-from tests.conftest import csrf_token, login
-from tests.test_accounts import register, stored_user
+from tests.support import csrf_token, login, register, stored_user
 
 
 def test_eight_concurrent_registrations_of_one_name_in_three_cases_make_one_account(

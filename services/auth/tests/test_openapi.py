@@ -23,8 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from servicekit.errors import PROBLEM_MIMETYPE
-from tests.conftest import AppFactory
-from tests.factories import PASSWORD, make_user
+from tests.support import PASSWORD, AppFactory, make_user
 
 CHECKS = [
     not_a_server_error,

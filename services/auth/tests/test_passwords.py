@@ -13,8 +13,7 @@ from auth_service.extensions import db
 from auth_service.models import User
 from auth_service.passwords import common_passwords
 from servicekit.settings import ConfigError
-from tests.conftest import login
-from tests.factories import PASSWORD
+from tests.support import PASSWORD, login
 
 
 def stored_hash(app: Flask, user_id: int) -> str:

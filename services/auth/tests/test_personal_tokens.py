@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,28 +12,14 @@ from auth_service.extensions import db
 from auth_service.models import User
 from auth_service.tokens.models import PersonalToken
 from servicekit.verifier import TokenError, TokenVerifier
-from tests.conftest import login, post_form
-from tests.factories import PASSWORD, make_user
-
-TOKEN_PATTERN = re.compile(r'<code id="new-token">([^<]+)</code>')
-
-
-def create_token(
-    client: FlaskClient,
-    name: str = "backup script",
-    scopes: tuple[str, ...] = ("tasks:read",),
-    days: int = 30,
-) -> str:
-    response = post_form(client, "/account/tokens", name=name, scopes=list(scopes), days=days)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.headers["Cache-Control"] == "no-store"
-    match = TOKEN_PATTERN.search(response.get_data(as_text=True))
-    assert match, "the new token is shown"
-    return match.group(1)
-
-
-def exchange(client: FlaskClient, token: str) -> object:
-    return client.post("/api/token", json={"grant_type": "personal_access_token", "token": token})
+from tests.support import (
+    PASSWORD,
+    create_token,
+    exchange,
+    login,
+    make_user,
+    post_form,
+)
 
 
 def test_a_token_is_shown_once_and_stored_as_a_hash(

@@ -13,8 +13,7 @@ from flask.testing import FlaskClient
 
 from auth_service.accounts import views as accounts_views
 from auth_service.models import User
-from tests.conftest import login, post_form
-from tests.factories import PASSWORD
+from tests.support import PASSWORD, login, post_form
 
 
 def test_the_sixth_wrong_password_in_a_minute_gets_429(client: FlaskClient, user: User) -> None:
@@ -130,7 +129,7 @@ def test_health_endpoints_are_not_limited(client: FlaskClient, path: str) -> Non
 
 
 def test_registrations_are_limited_per_address(app: Flask, client: FlaskClient) -> None:
-    from tests.conftest import post_form
+    from tests.support import post_form
 
     app.config["REGISTER_RATE_LIMIT_IP"] = "2 per hour"
     for _ in range(2):

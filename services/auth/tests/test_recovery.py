@@ -12,9 +12,16 @@ from itsdangerous import TimestampSigner
 
 from auth_service.models import User
 from servicekit.verifier import TokenVerifier
-from tests.conftest import AppFactory, identity_cookie, login, post_form
-from tests.factories import PASSWORD, make_user
-from tests.mailbox import last_link, outbox
+from tests.support import (
+    PASSWORD,
+    AppFactory,
+    identity_cookie,
+    last_link,
+    login,
+    make_user,
+    outbox,
+    post_form,
+)
 
 NEW_PASSWORD = "a brand new passphrase"
 

@@ -7,6 +7,8 @@ Each test runs its own redis-server (servicekit.testing.PrivateRedis) and freeze
 or restarts it empty, with auth and a stand-in for blog and api (test_single_sign_on) using it.
 """
 
+# length: one property (revocation survives Redis loss), tested through each way a token is taken
+# back.
 from __future__ import annotations
 
 import time
@@ -30,18 +32,22 @@ from auth_service.revocations import (
 )
 from auth_service.tokens.models import PersonalToken
 from servicekit.testing import PrivateRedis, redis_server_binary
-from tests.conftest import AppFactory, identity_cookie, login, post_form
-from tests.factories import make_user
-from tests.test_api import get_token
-from tests.test_personal_tokens import create_token, exchange
-from tests.test_single_sign_on import (
+from tests.support import (
+    AppFactory,
     _change_password,
     _deactivate,
     _logout,
     _role_change,
     api_status,
     blog_sees,
+    create_token,
+    exchange,
+    get_token,
+    identity_cookie,
+    login,
     make_relying_app,
+    make_user,
+    post_form,
 )
 
 pytestmark = pytest.mark.skipif(redis_server_binary() is None, reason="needs redis-server")
@@ -128,7 +134,7 @@ def test_logout_answers_without_500_when_redis_is_frozen(
 
 
 def _csrf(client: FlaskClient) -> str:
-    from tests.conftest import csrf_token
+    from tests.support import csrf_token
 
     return csrf_token(client)
 

@@ -11,7 +11,7 @@ import pytest
 from auth_service import create_app
 from auth_service.signing import generate_private_key_pem, write_private_key
 from servicekit.settings import ConfigError
-from tests.conftest import AppFactory
+from tests.support import AppFactory
 
 #: A Fernet key for the TOTP secrets, which production requires too (two_factor/secret_box.py).
 TOTP_KEY = "q1OKcIgpW2kz0rq9VxnJ3XbdDtNUUCB2cGXBwk06a4c="

@@ -6,81 +6,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from flask import Flask, jsonify
+from flask import Flask
 from flask.testing import FlaskClient
-from flask_login import LoginManager, current_user
-from werkzeug.wrappers import Response
 
 from auth_service.models import User
-from servicekit.bearer import bearer_identity
-from servicekit.identity import init_identity
-from servicekit.identitycookie import install_cookie_login
-from tests.conftest import identity_cookie, login, post_form
-from tests.factories import PASSWORD, make_user
-from tests.test_api import get_token
-
-
-def make_relying_app(auth: Flask, auth_client: FlaskClient) -> Flask:
-    """A stand-in for blog and api: verifies with auth's public keys only."""
-    relying = Flask("relying")
-    relying.config.update(
-        SECRET_KEY="relying-app-test-secret",
-        AUTH_JWKS=auth_client.get("/.well-known/jwks.json").get_json(),
-        AUTH_ISSUER=auth.config["AUTH_ISSUER"],
-        AUTH_AUDIENCE=auth.config["AUTH_AUDIENCE"],
-        REVOCATION_STORE_URI=auth.config["REVOCATION_STORE_URI"],
-        IDENTITY_COOKIE_NAME="identity",
-    )
-    init_identity(relying)
-    install_cookie_login(relying, LoginManager())
-
-    @relying.get("/whoami")
-    def whoami() -> Response:  # like a blog page
-        if not current_user.is_authenticated:
-            return jsonify(user=None)
-        return jsonify(user=current_user.name, roles=sorted(current_user.roles))
-
-    @relying.get("/api/me")
-    def me() -> Response:  # like an api resource: bearer only
-        identity = bearer_identity()
-        return jsonify(user=identity.name)
-
-    return relying
-
-
-def blog_sees(relying: Flask, cookie: str | None) -> str | None:
-    client = relying.test_client()
-    if cookie:
-        client.set_cookie("identity", cookie)
-    user: str | None = client.get("/whoami").get_json()["user"]
-    return user
-
-
-def api_status(relying: Flask, token: str) -> int:
-    response = relying.test_client().get("/api/me", headers={"Authorization": f"Bearer {token}"})
-    return response.status_code
-
-
-def _logout(client: FlaskClient, app: Flask) -> None:
-    post_form(client, "/logout")
-
-
-def _change_password(client: FlaskClient, app: Flask) -> None:
-    new = "a brand new long password"
-    post_form(client, "/account/password", current_password=PASSWORD, password=new, confirm=new)
-
-
-def _deactivate(client: FlaskClient, app: Flask) -> None:
-    post_form(client, "/account/deactivate", current_password=PASSWORD)
-
-
-def _role_change(client: FlaskClient, app: Flask) -> None:
-    admin = app.test_client()
-    make_user(app, "root", roles=("admin",))
-    login(admin, "root")
-    version = admin.get("/admin/users/1").get_data(as_text=True).split('name="version"')[1]
-    version_value = version.split('value="')[1].split('"')[0]
-    post_form(admin, "/admin/users/1/roles", roles="author", version=version_value)
+from tests.support import (
+    _change_password,
+    _deactivate,
+    _logout,
+    _role_change,
+    api_status,
+    blog_sees,
+    get_token,
+    identity_cookie,
+    login,
+    make_relying_app,
+    make_user,
+    post_form,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Two-factor sign-in: turning it on and off, the second step, recovery codes, replays, the API."""
 
+# length: one feature's tests (enrol, sign in with a code, recovery codes, disable), kept together.
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,18 +14,19 @@ from auth_service.extensions import db, limiter
 from auth_service.models import User
 from auth_service.two_factor.secret_box import load_box
 from servicekit.settings import ConfigError
-from tests.conftest import AppFactory, identity_cookie, login, make_app, post_form
-from tests.factories import PASSWORD
-from tests.two_factor_helpers import (
+from tests.support import (
+    PASSWORD,
     RECOVERY_PATTERN,
+    AppFactory,
     Clock,
-    clock,
     code,
     enable_two_factor,
+    identity_cookie,
+    login,
+    make_app,
+    post_form,
     start_setup,
 )
-
-__all__ = ["clock"]  # the fixture, imported to be found
 
 
 def stored(app: Flask, username: str = "alice") -> User:
@@ -317,7 +319,7 @@ def test_the_secret_is_encrypted_with_the_configured_key(
 
     key = Fernet.generate_key().decode()
     app = app_factory(environ={"AUTH_TOTP_KEY": key})
-    from tests.factories import make_user
+    from tests.support import make_user
 
     make_user(app, "alice")
     client = app.test_client()

@@ -9,9 +9,7 @@ from flask.testing import FlaskClient
 
 from auth_service.extensions import db
 from auth_service.models import User
-from tests.conftest import AppFactory, login, post_form
-from tests.factories import PASSWORD, make_user
-from tests.mailbox import last_link, outbox
+from tests.support import PASSWORD, AppFactory, last_link, login, make_user, outbox, post_form
 
 
 def register(client: FlaskClient, username: str = "bob") -> Any:

@@ -16,8 +16,9 @@ from flask import Flask, current_app, request, url_for
 
 from blog_service import cli, permissions
 from blog_service.comments.views import bp as comments_bp
-from blog_service.config import blog_config_from_env, use_development_identity
+from blog_service.config import blog_config_from_env
 from blog_service.dev.views import bp as dev_bp
+from blog_service.devidentity import use_development_identity
 from blog_service.extensions import csrf, db, limiter, login_manager, migrate
 from blog_service.feed.views import bp as feed_bp
 from blog_service.posts.views import bp as posts_bp
@@ -26,7 +27,7 @@ from servicekit import init_service
 from servicekit.database import init_database
 from servicekit.identity import init_identity
 from servicekit.identitycookie import install_cookie_login, login_url
-from servicekit.settings import Settings, instance_path_from_env
+from servicekit.settings import Env, Settings, instance_path_from_env
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,13 +35,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(
     overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Flask:
-    """Build the blog app from the environment (``environ``, default ``os.environ``)."""
-    app = Flask(__name__, instance_path=instance_path_from_env("blog", environ))
-    settings = Settings.from_env("blog", app.instance_path, environ)
-    init_service(app, settings, error_style="html")
-    app.config.from_mapping(blog_config_from_env(environ))
-    app.config.from_mapping(overrides or {})
-    use_development_identity(app.config, app.instance_path, environ)
+    """Build the blog app from the environment (``environ``, default ``os.environ``).
+
+    One path (servicekit.settings): ``overrides`` are read as variables of the same name,
+    the settings are built from them, and the app's configuration is set once from those.
+    """
+    env = Env("blog", environ, overrides)
+    app = Flask(__name__, instance_path=instance_path_from_env("blog", env))
+    settings = Settings.from_env("blog", app.instance_path, env)
+    config = blog_config_from_env(env)
+    init_service(app, settings, {**config, **env.unread_overrides()}, error_style="html")
+    use_development_identity(app, env)
 
     init_database(app, db, migrate, MIGRATIONS)
     csrf.init_app(app)
@@ -55,7 +60,7 @@ def create_app(
     app.register_blueprint(site_bp)
     if app.config.get("BLOG_DEV_IDENTITY"):
         app.register_blueprint(dev_bp)
-    cli.register(app)
+    cli.register_commands(app)
     return app
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask import Flask, current_app, url_for
+from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from blog_service.devidentity import dev_login
 from blog_service.extensions import db
 from blog_service.markdown import render_markdown
 from blog_service.models import Comment, Post, Tag
-from servicekit.devidentity import mint_development_token
 
 DEMO_AUTHOR = ("demo-author", "ada")
 DEMO_READER = ("demo-reader", "grace")
@@ -98,41 +98,7 @@ def seed_demo() -> None:
     click.echo(f"Demo content: {created} post(s) added, {len(DEMO_POSTS) - created} already there.")
 
 
-@click.command("dev-login")
-@with_appcontext
-@click.option("--name", default="alice", show_default=True, help="User name in the token.")
-@click.option("--user-id", default=None, help="User id (default: dev-<name>).")
-@click.option("--roles", default="reader,author", show_default=True, help="Comma-separated roles.")
-@click.option("--hours", default=8, show_default=True, type=click.IntRange(1, 24))
-def dev_login(name: str, user_id: str | None, roles: str, hours: int) -> None:
-    """Development only: sign in without the auth service.
-
-    Creates a development key in the instance folder (the blog trusts it in development when
-    no other identity source is configured) and prints an identity token and a sign-in URL.
-    """
-    app = current_app
-    if app.config["APP_ENV"] != "development":
-        raise click.ClickException("dev-login works only with APP_ENV=development.")
-    if not app.config.get("BLOG_DEV_IDENTITY"):
-        raise click.ClickException(
-            "This app trusts another identity source (AUTH_JWKS_URL or AUTH_JWKS_FILE): "
-            "sign in through the auth service instead."
-        )
-    token = mint_development_token(
-        app.config,
-        app.instance_path,
-        sub=user_id or f"dev-{name}",
-        name=name,
-        roles=[role.strip() for role in roles.split(",") if role.strip()],
-        lifetime_seconds=hours * 3600,
-    )
-    with app.test_request_context():
-        sign_in_path = url_for("dev.sign_in", token=token)
-    click.echo(f"Identity cookie value ({app.config['IDENTITY_COOKIE_NAME']}):\n{token}\n")
-    click.echo(f"Or open this path on the running blog to set it:\n{sign_in_path}")
-
-
-def register(app: Flask) -> None:
+def register_commands(app: Flask) -> None:
     """Add the blog's commands to ``app.cli``."""
     app.cli.add_command(seed_demo)
     app.cli.add_command(dev_login)

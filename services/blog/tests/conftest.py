@@ -7,8 +7,6 @@ clean.
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,30 +15,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from blog_service import create_app
 from blog_service.extensions import db
 from servicekit.testing import TestTokenIssuer
-
-_CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+from tests.support import (
+    Clients,
+    make_app,
+)
 
 
 @pytest.fixture(scope="session")
 def token_issuer() -> TestTokenIssuer:
     """Stands in for the auth service's key: tokens it mints are trusted by the app."""
     return TestTokenIssuer()
-
-
-def make_app(tmp_path: Path, token_issuer: TestTokenIssuer, **overrides: object) -> Flask:
-    """A testing app whose instance folder is ``tmp_path``."""
-    environ = {"APP_ENV": "testing", "BLOG_INSTANCE_PATH": str(tmp_path)}
-    database_url = os.environ.get("TEST_DATABASE_URL")
-    if database_url:
-        environ["BLOG_DATABASE_URL"] = database_url
-    config = {
-        "AUTH_JWKS": token_issuer.jwks(),
-        **overrides,
-    }
-    return create_app(config, environ=environ)
 
 
 @pytest.fixture
@@ -62,20 +48,6 @@ def app(tmp_path: Path, token_issuer: TestTokenIssuer) -> Iterator[Flask]:
 def client(app: Flask) -> FlaskClient:
     """An anonymous visitor."""
     return app.test_client()
-
-
-class Clients:
-    """Makes test clients signed in as someone, the way auth's identity cookie would."""
-
-    def __init__(self, app: Flask, key: TestTokenIssuer) -> None:
-        self.app = app
-        self.key = key
-
-    def __call__(self, sub: str, name: str, *roles: str) -> FlaskClient:
-        client = self.app.test_client()
-        token = self.key.mint(sub=sub, name=name, roles=roles or ("reader",))
-        client.set_cookie("identity", token)
-        return client
 
 
 @pytest.fixture
@@ -106,11 +78,3 @@ def carol(sign_in: Clients) -> FlaskClient:
 def admin(sign_in: Clients) -> FlaskClient:
     """An administrator."""
     return sign_in("9", "root", "admin")
-
-
-def csrf_token(client: FlaskClient, url: str) -> str:
-    """The CSRF token in the form on ``url``, as a browser would get it."""
-    response = client.get(url)
-    match = _CSRF_FIELD.search(response.get_data(as_text=True))
-    assert match is not None, f"no CSRF token on {url} ({response.status_code})"
-    return match.group(1)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from blog_service import create_app
 from blog_service.extensions import db
 from blog_service.models import Comment, Post, Tag
+from servicekit.testing import csrf_token_in
 
 
 def counts(app: Flask) -> tuple[int, int, int]:
@@ -76,7 +77,7 @@ def dev_app(dev_app_factory: DevAppFactory) -> Flask:
 
 def test_dev_login_signs_in_without_auth(dev_app: Flask, tmp_path: Path) -> None:
     result = dev_app.test_cli_runner().invoke(
-        args=["dev-login", "--name", "dora", "--roles", "author"]
+        args=["dev-login", "--name", "dora", "--role", "author"]
     )
     assert result.exit_code == 0, result.output
     token = result.output.split("\n")[1]
@@ -89,19 +90,16 @@ def test_dev_login_signs_in_without_auth(dev_app: Flask, tmp_path: Path) -> None
     page = client.get(path.group(1)).get_data(as_text=True)
     assert "Sign in as <strong>dora</strong>" in page
     assert client.get("/posts/new").status_code == 302  # the GET set nothing
-    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    csrf = csrf_token_in(page)
     assert csrf is not None
-    response = client.post("/dev/sign-in", data={"token": token, "csrf_token": csrf.group(1)})
+    response = client.post("/dev/sign-in", data={"token": token, "csrf_token": csrf})
     assert response.status_code == 302
     assert client.get("/posts/new").status_code == 200
     home = client.get("/").get_data(as_text=True)
     assert 'href="/dev/sign-out">Sign out</a>' in home
-    csrf = re.search(
-        r'name="csrf_token" type="hidden" value="([^"]+)"',
-        client.get("/dev/sign-out").get_data(as_text=True),
-    )
+    csrf = csrf_token_in(client.get("/dev/sign-out").get_data(as_text=True))
     assert csrf is not None
-    assert client.post("/dev/sign-out", data={"csrf_token": csrf.group(1)}).status_code == 302
+    assert client.post("/dev/sign-out", data={"csrf_token": csrf}).status_code == 302
     assert client.get("/posts/new").status_code == 302
 
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from blog_service.extensions import db
 from blog_service.models import Comment, Post
-from tests.conftest import csrf_token
-from tests.factories import make_comment, make_post
-
-
-def comment_count(app: Flask) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Comment.id))) or 0
+from tests.support import (
+    comment_count,
+    csrf_token,
+    make_comment,
+    make_post,
+)
 
 
 def test_reader_comments_on_a_published_post(app: Flask, carol: FlaskClient) -> None:

@@ -17,9 +17,7 @@ from flask.testing import FlaskClient
 
 from blog_service.extensions import db
 from servicekit.testing import PrivateRedis, TestTokenIssuer, redis_server_binary
-from tests.conftest import csrf_token, make_app
-from tests.factories import make_post
-from tests.test_comments import comment_count
+from tests.support import comment_count, csrf_token, make_app, make_post
 
 pytestmark = pytest.mark.skipif(redis_server_binary() is None, reason="needs redis-server")
 

@@ -18,8 +18,7 @@ from sqlalchemy.orm import ORMExecuteState
 
 from blog_service.extensions import db
 from blog_service.models import Post, Tag
-from tests.conftest import Clients, csrf_token
-from tests.factories import make_comment, make_post
+from tests.support import Clients, csrf_token, make_comment, make_post
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HUGE = "99999999999999999999"

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.factories import make_post
+from tests.support import make_post
 
 PUBLIC = ["/", "/posts/open", "/tags/common", "/authors/1", "/search?q=open", "/feed.xml"]
 

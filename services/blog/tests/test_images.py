@@ -1,5 +1,6 @@
 """Cover images: re-encoded without metadata, stored in the database by hash, served cacheably."""
 
+# length: one feature's tests (upload, validation, serving, caching, access), kept together.
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,7 @@ from blog_service import forms, images
 from blog_service.extensions import db
 from blog_service.markdown import render_markdown
 from blog_service.models import Post, StoredImage
-from tests.conftest import csrf_token
-from tests.factories import make_post
+from tests.support import csrf_token, make_post
 
 IMAGE_SRC = re.compile(r'src="/images/([0-9a-f]{64})"')
 

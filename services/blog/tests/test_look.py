@@ -13,8 +13,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from servicekit.testing import TestTokenIssuer
-from tests.conftest import csrf_token, make_app
-from tests.factories import make_comment, make_post
+from tests.support import csrf_token, make_app, make_comment, make_post
 
 ID = re.compile(r'\sid="([^"]+)"')
 

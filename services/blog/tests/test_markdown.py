@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from blog_service.markdown import render_markdown, sanitize_html
-from tests.conftest import csrf_token
+from tests.support import csrf_token
 
 HOSTILE_BODY = """\
 <script>alert(1)</script>

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.factories import make_comment, make_post
+from tests.support import make_comment, make_post
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -1,5 +1,6 @@
 """Posts: the public pages, drafts, writing and editing, and who may do what."""
 
+# length: one feature's tests (write, edit, publish, delete, conflicts, pages), kept together.
 from __future__ import annotations
 
 import html
@@ -11,8 +12,7 @@ from sqlalchemy import func, select
 
 from blog_service.extensions import db
 from blog_service.models import Post
-from tests.conftest import csrf_token
-from tests.factories import make_post
+from tests.support import csrf_token, make_post
 
 
 def post_data(client: FlaskClient, url: str = "/posts/new", **fields: object) -> dict[str, object]:

@@ -15,7 +15,7 @@ from blog_service.extensions import db
 from blog_service.models import Comment, Post
 from blog_service.queries import search_criteria
 from servicekit.testing import count_queries
-from tests.factories import make_post
+from tests.support import make_post
 
 
 def fill(app: Flask, posts: int) -> None:

@@ -3,6 +3,7 @@
 A service's app factory makes one call, :func:`init_service`, to get the request hooks, error
 rendering, health endpoints and logging. The parts are importable on their own:
 
+* :mod:`servicekit.variables`  configuration variables: the environment, overrides first
 * :mod:`servicekit.settings`   settings from the environment, validated at start-up
 * :mod:`servicekit.hooks`      request id, JSON access log, Server-Timing, security headers
 * :mod:`servicekit.metrics`    Prometheus metrics at ``/metrics`` (requests, latency, pool)
@@ -14,8 +15,10 @@ rendering, health endpoints and logging. The parts are importable on their own:
 * :mod:`servicekit.health`     ``/healthz`` and ``/readyz``
 * :mod:`servicekit.inputs`     bounded ids and page numbers, unstorable text, deeply nested JSON
 * :mod:`servicekit.database`   Flask-SQLAlchemy + Flask-Migrate wiring, readiness check
+* :mod:`servicekit.migrationenv` the Alembic env every service's migrations/env.py runs
 * :mod:`servicekit.claims`     what an identity token says: its claims, the roles, the admin rule
 * :mod:`servicekit.verifier`   checking auth's tokens: keys, signature, claims, revocation
+* :mod:`servicekit.signingkey` an Ed25519 signing key: its public JWK, a signature over claims
 * :mod:`servicekit.identity`   the app's verifier; a request's token verified once
 * :mod:`servicekit.identitycookie` the browser side: the identity cookie, cookie login, view guards
 * :mod:`servicekit.bearer`     the API side: ``Authorization: Bearer`` tokens, roles and scopes
@@ -27,6 +30,9 @@ rendering, health endpoints and logging. The parts are importable on their own:
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -43,14 +49,25 @@ from servicekit.staticfiles import install_static_versions
 __all__ = ["ConfigError", "Settings", "init_service"]
 
 
-def init_service(app: Flask, settings: Settings, *, error_style: ErrorStyle) -> None:
+def init_service(
+    app: Flask,
+    settings: Settings,
+    config: Mapping[str, Any] | None = None,
+    *,
+    error_style: ErrorStyle,
+) -> None:
     """Configure ``app`` from ``settings`` and install everything every service shares.
+
+    ``config`` holds the service's own keys and the overrides that name no variable (see
+    :mod:`servicekit.settings`): the app's whole configuration is set here, once, before any
+    part of the app reads it.
 
     ``error_style`` is ``"html"`` for services people browse, ``"problem"`` for JSON APIs.
     Call it first in the app factory, before registering the service's own blueprints (the
     bounded ``<int:...>`` converter applies only to routes added after it).
     """
     app.config.from_mapping(settings.flask_config())
+    app.config.from_mapping(config or {})
     configure_logging(settings.service, settings.log_level)
     install_request_hooks(app, settings.service)
     install_sessions(app)

@@ -11,19 +11,56 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import jwt
+import click
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from servicekit.claims import identity_claims
+from servicekit.signingkey import public_jwk, sign_claims
 
 DEV_KEY_FILE = "dev-signing-key.pem"
 DEV_JWKS_FILE = "dev-jwks.json"
 KEY_SOURCES = ("AUTH_JWKS", "AUTH_JWKS_FILE", "AUTH_JWKS_URL")
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def identity_options(
+    *, default_roles: tuple[str, ...], user_id_default: str, max_hours: int | None = None
+) -> Callable[[Command], Command]:
+    """The options every development token command takes, alike in blog and api:
+    ``--name``, ``--user-id``, ``--role`` (repeatable) and ``--hours``."""
+    hours_type = click.IntRange(1, max_hours) if max_hours else click.IntRange(1)
+
+    def decorate(command: Command) -> Command:
+        for option in reversed(
+            [
+                click.option(
+                    "--name", default="alice", show_default=True, help="User name (claim 'name')."
+                ),
+                click.option(
+                    "--user-id", default=None, help=f"User id (claim 'sub'); {user_id_default}."
+                ),
+                click.option(
+                    "--role",
+                    "roles",
+                    multiple=True,
+                    default=default_roles,
+                    show_default=True,
+                    help="A role (repeat for several): reader, author, admin.",
+                ),
+                click.option("--hours", default=8, show_default=True, type=hours_type),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 class DevelopmentIdentityError(RuntimeError):
@@ -62,9 +99,9 @@ def development_key(instance_path: str | os.PathLike[str]) -> tuple[Ed25519Priva
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise DevelopmentIdentityError(f"{key_path} does not hold an Ed25519 key; delete it")
-    jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk = public_jwk(key, "dev")
     kid = "dev-" + jwk["x"][:12]
-    jwk.update(kid=kid, alg="EdDSA", use="sig")
+    jwk["kid"] = kid
     jwks_path = instance / DEV_JWKS_FILE
     text = json.dumps({"keys": [jwk]}, indent=2)
     if not jwks_path.exists() or jwks_path.read_text() != text:
@@ -101,4 +138,4 @@ def mint_development_token(
         audience=config["AUTH_AUDIENCE"],
         lifetime=lifetime_seconds,
     )
-    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+    return sign_claims(claims, key, kid)

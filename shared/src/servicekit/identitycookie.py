@@ -107,7 +107,7 @@ def install_cookie_login(app: Flask, login_manager: LoginManager) -> None:
     """Sign browser users in from the identity cookie; send the rest to the auth service.
 
     The service keeps no login state of its own: every request is checked against the cookie
-    auth set, so logging out in auth (which clears the cookie and revokes the token) signs the
+    auth set, so signing out in auth (which clears the cookie and revokes the token) signs the
     user out here too.
     """
     login_manager.init_app(app)

@@ -15,6 +15,8 @@ marks": :meth:`RevocationStore.lookup` then raises :class:`RevocationUnknownErro
 Redis does not answer in time, and the verifier decides what an unknown answer is worth.
 """
 
+# length: the two stores (memory, Redis) and the epoch that tells a complete Redis from one that
+# lost marks share their rules; kept in one module so the rules are read together.
 from __future__ import annotations
 
 import socket

@@ -3,6 +3,16 @@
 Every variable is looked up first with the service's prefix (``BLOG_DATABASE_URL``) and then
 without it (``DATABASE_URL``), so one service in its own container needs no prefix while the
 three services sharing one process (the embedded development mode) can still be told apart.
+
+Configuration takes one path, in one direction (docs/architecture.md, "Configuration"):
+
+    environment + overrides  ->  Env  ->  Settings (and the service's own keys)  ->  app.config
+
+An app factory's ``overrides`` (what tests pass) are read by :class:`Env` exactly as variables
+of the same name, before anything is built from them: ``create_app({"TRUSTED_PROXIES": 1})``
+and ``TRUSTED_PROXIES=1`` in the environment make the same app. Only overrides that name no
+variable (plain Flask keys such as ``WTF_CSRF_ENABLED``) go to ``app.config`` as they are, and
+they too are applied before any part of the app reads its configuration.
 """
 
 from __future__ import annotations
@@ -16,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from servicekit.redisclient import DEFAULT_TIMEOUT_MS, client_options
+from servicekit.variables import ConfigError, Env
+
+__all__ = ["ConfigError", "Env", "Settings", "instance_path_from_env", "normalize_database_url"]
 
 ENVIRONMENTS = ("development", "testing", "production")
 
@@ -26,77 +39,6 @@ WEAK_SECRET_KEYS = frozenset(
 MIN_SECRET_KEY_LENGTH = 32
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or invalid; the message says which variable and how to fix it."""
-
-
-class Env:
-    """Typed access to environment variables with a per-service prefix and a plain fallback.
-
-    Each method says what it reads: ``text``, ``integer``, ``flag`` (a boolean) or
-    ``comma_list``; ``optional`` is text that may be absent.
-    """
-
-    def __init__(self, prefix: str, environ: Mapping[str, str] | None = None) -> None:
-        self.prefix = prefix.upper()
-        self.environ: Mapping[str, str] = os.environ if environ is None else environ
-
-    def names(self, name: str) -> tuple[str, str]:
-        """The two variable names looked up for ``name``, prefixed first."""
-        return f"{self.prefix}_{name}", name
-
-    def raw(self, name: str) -> str | None:
-        """The first of the prefixed and plain variables that is set and not empty."""
-        for key in self.names(name):
-            value = self.environ.get(key)
-            if value is not None and value.strip() != "":
-                return value.strip()
-        return None
-
-    def text(self, name: str, default: str) -> str:
-        """A string setting."""
-        value = self.raw(name)
-        return default if value is None else value
-
-    def optional(self, name: str) -> str | None:
-        """A string setting that may be absent."""
-        return self.raw(name)
-
-    def integer(self, name: str, default: int, *, minimum: int = 0) -> int:
-        """An integer setting, refusing anything that is not a whole number >= ``minimum``."""
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise ConfigError(
-                f"{self.names(name)[0]} (or {name}) must be a whole number, got {value!r}"
-            ) from None
-        if number < minimum:
-            raise ConfigError(f"{self.names(name)[0]} (or {name}) must be >= {minimum}")
-        return number
-
-    def flag(self, name: str, default: bool) -> bool:
-        """A boolean setting: 1/true/yes/on or 0/false/no/off."""
-        value = self.raw(name)
-        if value is None:
-            return default
-        lowered = value.lower()
-        if lowered in {"1", "true", "yes", "on"}:
-            return True
-        if lowered in {"0", "false", "no", "off"}:
-            return False
-        raise ConfigError(f"{self.names(name)[0]} (or {name}) must be true or false, got {value!r}")
-
-    def comma_list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        """A comma-separated list setting."""
-        value = self.raw(name)
-        if value is None:
-            return default
-        return tuple(item.strip() for item in value.split(",") if item.strip())
-
-
 def normalize_database_url(url: str) -> str:
     """Send ``postgresql://`` and ``postgres://`` URLs to the psycopg 3 driver."""
     for scheme in ("postgres://", "postgresql://"):
@@ -105,12 +47,15 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def instance_path_from_env(service: str, environ: Mapping[str, str] | None = None) -> str | None:
+def instance_path_from_env(
+    service: str, environ: Mapping[str, str] | Env | None = None
+) -> str | None:
     """The absolute instance folder named by ``<SERVICE>_INSTANCE_PATH`` / ``INSTANCE_PATH``.
 
     ``None`` lets Flask choose its default (``instance/`` beside the package).
     """
-    value = Env(service, environ).optional("INSTANCE_PATH")
+    env = environ if isinstance(environ, Env) else Env(service, environ)
+    value = env.optional("INSTANCE_PATH")
     return None if value is None else str(Path(value).resolve())
 
 
@@ -125,6 +70,26 @@ def _development_secret_key(instance_path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key
+
+
+def _secret_key(env: Env, service: str, app_env: str, instance: Path) -> str:
+    """The secret key: a real one in production, else the one given or a kept random one."""
+    secret_key = env.optional("SECRET_KEY")
+    if app_env == "production":
+        if secret_key is None or secret_key.lower() in WEAK_SECRET_KEYS:
+            raise ConfigError(
+                f"{service.upper()}_SECRET_KEY (or SECRET_KEY) is missing or a known default. "
+                "Production refuses to start without a real secret: generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, "
+                "or set APP_ENV=development on a development machine."
+            )
+        if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"{service.upper()}_SECRET_KEY (or SECRET_KEY) is too short: production needs "
+                f"at least {MIN_SECRET_KEY_LENGTH} random characters."
+            )
+        return secret_key
+    return secret_key if secret_key is not None else _development_secret_key(instance)
 
 
 @dataclass(frozen=True)
@@ -166,32 +131,20 @@ class Settings:
         cls,
         service: str,
         instance_path: str | os.PathLike[str],
-        environ: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | Env | None = None,
     ) -> Settings:
-        """Read and validate the settings of ``service``; raise ConfigError on a bad value."""
-        env = Env(service, environ)
+        """Read and validate the settings of ``service``; raise ConfigError on a bad value.
+
+        ``environ`` is a mapping of variables (default ``os.environ``) or an :class:`Env`
+        that already carries the app factory's overrides.
+        """
+        env = environ if isinstance(environ, Env) else Env(service, environ)
         instance = Path(instance_path)
         app_env = env.text("APP_ENV", "production").lower()
         if app_env not in ENVIRONMENTS:
             raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {app_env!r}")
 
-        secret_key = env.optional("SECRET_KEY")
-        if app_env == "production":
-            if secret_key is None or secret_key.lower() in WEAK_SECRET_KEYS:
-                raise ConfigError(
-                    f"{service.upper()}_SECRET_KEY (or SECRET_KEY) is missing or a known default. "
-                    "Production refuses to start without a real secret: generate one with "
-                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, "
-                    "or set APP_ENV=development on a development machine."
-                )
-            if len(secret_key) < MIN_SECRET_KEY_LENGTH:
-                raise ConfigError(
-                    f"{service.upper()}_SECRET_KEY (or SECRET_KEY) is too short: production needs "
-                    f"at least {MIN_SECRET_KEY_LENGTH} random characters."
-                )
-        elif secret_key is None:
-            secret_key = _development_secret_key(instance)
-
+        secret_key = _secret_key(env, service, app_env, instance)
         default_db = f"sqlite:///{instance / (service + '.sqlite3')}"
         return cls(
             service=service,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -12,12 +13,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
 from servicekit.claims import identity_claims
+from servicekit.signingkey import public_jwk, sign_claims
+
+_CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
+_VALUE = re.compile(r'value="([^"]*)"')
+
+
+def csrf_token_in(html: str) -> str | None:
+    """The CSRF token of the first form in ``html`` (Flask-WTF's hidden ``csrf_token`` input),
+    or None: the one scraper every suite reads forms with, whatever the attributes' order."""
+    field = _CSRF_INPUT.search(html)
+    value = _VALUE.search(field.group(0)) if field else None
+    return value.group(1) if value else None
 
 
 class TestTokenIssuer:
@@ -41,11 +53,7 @@ class TestTokenIssuer:
 
     def public_jwk(self) -> dict[str, Any]:
         """The public half as a JWK with this key's id."""
-        jwk: dict[str, Any] = jwt.algorithms.OKPAlgorithm.to_jwk(
-            self.private_key.public_key(), as_dict=True
-        )
-        jwk.update(kid=self.kid, alg="EdDSA", use="sig")
-        return jwk
+        return public_jwk(self.private_key, self.kid)
 
     def jwks(self) -> dict[str, Any]:
         """A JWKS holding only this key."""
@@ -74,12 +82,7 @@ class TestTokenIssuer:
         )
         payload.update(claims)
         payload = {key: value for key, value in payload.items() if value is not None}
-        return jwt.encode(
-            payload,
-            self.private_key,
-            algorithm="EdDSA",
-            headers={"kid": self.kid, **(headers or {})},
-        )
+        return sign_claims(payload, self.private_key, self.kid, headers)
 
 
 @contextmanager

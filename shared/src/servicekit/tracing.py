@@ -26,6 +26,8 @@ so the provider is made in each process when it first needs one: gunicorn's ``po
 calls :func:`start_tracing_after_fork`, and any other server gets one at its first request.
 """
 
+# length: the request's trace id and the OpenTelemetry spans share state; kept whole so it is read
+# once.
 from __future__ import annotations
 
 import os

@@ -125,7 +125,7 @@ def register() -> Response | str:
 @limiter.limit(config_limit("LOGIN_RATE_LIMIT_IP"), methods=["POST"], on_breach=log_lockout)
 @account_budget
 def login() -> Response | str:
-    """Log in; a user whose auth session is still valid gets a fresh identity cookie at once.
+    """Sign in; a user whose auth session is still valid gets a fresh identity cookie at once.
 
     That is the single sign-on round trip: blog sends a browser whose identity cookie expired
     to ``/auth/login?next=<blog URL>`` and gets it straight back with a new cookie.
@@ -151,7 +151,7 @@ def login() -> Response | str:
 
 @bp.get("/logout")
 def confirm_logout() -> str:
-    """Ask before logging out. Other services link here: only auth can render its CSRF token,
+    """Ask before signing out. Other services link here: only auth can render its CSRF token,
     and a GET must never change state, so the logout itself is the form's POST."""
     return render_template("accounts/logout.html", form=LogoutForm())
 
@@ -165,7 +165,7 @@ def logout() -> Response:
         end_all_sessions(user, "logout")
         log_out_here()
         auth_event("logout", user)
-        flash("You are logged out.", "info")
+        flash("You are signed out.", "info")
     return clear_identity_cookie(redirect(url_for("accounts.login")))
 
 
@@ -218,7 +218,7 @@ def change_password() -> Response | str:
         end_all_sessions(user, "password_changed")  # commits the password and the notice
         record_event("password_changed", user)
         start_session(user, remember=False, method=None)
-        flash("Your password was changed. Other devices have been logged out.", "success")
+        flash("Your password was changed. Other devices have been signed out.", "success")
         return issue_identity_cookie(redirect(url_for("accounts.account")), user)
     return _account_page(password_form=form)
 
@@ -251,7 +251,7 @@ def change_email() -> Response | str:
 @login_required
 @current_password_budget
 def deactivate() -> Response | str:
-    """Deactivate one's own account: logged out everywhere, no login until an admin reactivates."""
+    """Deactivate one's own account: signed out everywhere, no login until an admin reactivates."""
     form = DeactivateForm()
     user: User = current_user._get_current_object()
     if form.validate_on_submit() and _current_password_ok(form):

@@ -13,6 +13,12 @@ from auth_service.extensions import db, login_manager
 from auth_service.forms import ActivationForm, RolesForm
 from auth_service.mail.models import FAILED, PENDING, OutboxMessage
 from auth_service.models import User
+from auth_service.permissions import (
+    can_administer,
+    can_deactivate,
+    needs_verified_email,
+    removes_last_admin,
+)
 from auth_service.sessions import end_all_sessions
 from servicekit.inputs import page_number
 
@@ -23,11 +29,11 @@ STALE_MESSAGE = "Someone changed this user while you were looking. Review and tr
 
 @bp.before_request
 def require_admin() -> Response | None:
-    """Every admin page: signed in, with the admin role."""
+    """Every admin page: signed in (else the login page), with the admin role (else 403)."""
     if not current_user.is_authenticated:
         unauthorized: Response = login_manager.unauthorized()
         return unauthorized
-    if not current_user.has_role("admin"):
+    if not can_administer(current_user):
         abort(403, "This page is for administrators.")
     return None
 
@@ -37,13 +43,6 @@ def _get_user(user_id: int) -> User:
     if user is None:
         abort(404, "There is no such user.")
     return user
-
-
-def _other_active_admins(user: User) -> int:
-    query = select(func.count(User.id)).where(
-        User.active.is_(True), User.role_names.contains("admin"), User.id != user.id
-    )
-    return db.session.scalar(query) or 0
 
 
 @bp.get("/users")
@@ -102,13 +101,6 @@ def _save(user: User, reason: str) -> bool:
     return True
 
 
-def _needs_verified_email(user: User, roles: set[str]) -> bool:
-    """Whether giving ``roles`` waits for a verified address (UNVERIFIED_AUTHORS is off)."""
-    gained = roles - set(user.roles)
-    writes = {"author", "admin"} & gained  # an admin is an author too
-    return bool(writes) and not user.email_verified and not current_app.config["UNVERIFIED_AUTHORS"]
-
-
 @bp.post("/users/<int:user_id>/roles")
 def change_roles(user_id: int) -> Response | tuple[str, int]:
     """Set a user's roles. Their sessions and tokens end, so the new roles apply at once."""
@@ -119,9 +111,9 @@ def change_roles(user_id: int) -> Response | tuple[str, int]:
     if form.version.data != user.version:
         return _conflict(user)
     roles = set(form.roles.data or [])
-    if _needs_verified_email(user, roles):
+    if needs_verified_email(user, roles):
         return _conflict(user, f"{user.username} must verify their email address first.")
-    if "admin" in user.roles and "admin" not in roles and _other_active_admins(user) == 0:
+    if removes_last_admin(user, roles):
         return _conflict(user, "This is the last active admin: make someone else admin first.")
     before = user.roles
     user.roles = roles
@@ -142,7 +134,7 @@ def change_activation(user_id: int) -> Response | tuple[str, int]:
     if form.version.data != user.version:
         return _conflict(user)
     if user.active:
-        if user.id == current_user.id:
+        if not can_deactivate(current_user, user):
             return _conflict(user, "Deactivate your own account from your account page.")
         user.active = False
         event = "deactivated"

@@ -37,7 +37,7 @@ def end(device_id: int) -> Response:
     record_event("session_ended", user, device=device.id, this_device=this_one)
     if this_one:
         log_out_here()
-        flash("You are logged out on this device.", "info")
+        flash("You are signed out on this device.", "info")
         return clear_identity_cookie(redirect(url_for("accounts.login")))
     flash("That device is signed out.", "success")
     return redirect(url_for("accounts.account"))

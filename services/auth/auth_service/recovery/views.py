@@ -87,7 +87,7 @@ def reset_password(token: str) -> Response | tuple[str, int] | str:
         db.session.add(password_changed_mail(user))
         end_all_sessions(user, "password_reset")  # commits the password and the notice
         record_event("password_reset", user)
-        flash("Your password was changed and every device signed out. Log in with it.", "success")
+        flash("Your password was changed and every device signed out. Sign in with it.", "success")
         return redirect(url_for("accounts.login"))
     minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
     return render_template("recovery/reset.html", form=form, user=user, minutes=minutes)

@@ -169,7 +169,7 @@ def login() -> Response | str:
     user = pending.pending_user()
     if user is None:
         pending.finish()
-        flash("Your sign-in expired or was interrupted. Please log in again.", "info")
+        flash("Your sign-in expired or was interrupted. Please sign in again.", "info")
         return redirect(url_for("accounts.login"))
     form = SecondStepForm()
     if form.validate_on_submit():

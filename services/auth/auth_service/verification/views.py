@@ -30,7 +30,7 @@ def _invalid_link() -> tuple[str, int]:
 
 
 def _after() -> Response:
-    """Back to the account page when signed in, else to log in."""
+    """Back to the account page when signed in, else to sign in."""
     target = "accounts.account" if current_user.is_authenticated else "accounts.login"
     return redirect(url_for(target))
 

@@ -1,5 +1,8 @@
-"""Test apps, clients and data (created through the API, so every object is what a client
-would get)."""
+"""Helpers the api suite's tests import: the app, a client with a bearer token, projects and tasks.
+
+conftest.py holds only fixtures; a test module imports helpers from here, never from
+conftest or from another test module.
+"""
 
 from __future__ import annotations
 
