@@ -240,7 +240,9 @@ def forks(session: nox.Session) -> None:
     own `nox` there (lint, typecheck, tests on one Python): tests/forks/.
 
     Not in the default run (three virtualenvs to build; a few minutes). The forks' sessions run
-    on FORKS_PYTHON (default 3.11) with uv and its one wheel cache.
+    on FORKS_PYTHON (default 3.11) with uv and its one wheel cache. Then each fork's README
+    steps with Docker (`docker compose up --build`, its pages, `docker compose down -v`) on
+    ports FORKS_COMPOSE_PORT (default 18100) + 1, 2, 3; CONTAINERS_KEEP_ENGINE as in containers.
     """
     install_tools(session, "pytest", "ruff")
     # the nox that runs this session runs the forks' noxfiles too
@@ -253,7 +255,19 @@ def forks(session: nox.Session) -> None:
     work.mkdir(exist_ok=True)
     session.env["TMPDIR"] = str(work)
     tests = str(ROOT / "tests" / "forks")
-    session.run("pytest", tests, "-m", "forks", "-p", "no:cacheprovider", *session.posargs)
+    # The README's `docker compose up --build` too, on the engine `nox -s containers` uses; a
+    # machine with none skips that part (said in the output), CI (CI=true) never does.
+    kit_engine = False
+    if os.environ.get("CI") or _docker_answers("info") or (CONTAINERS_KIT / "engine.sh").exists():
+        docker, kit_engine = docker_compose(session, standins=["python3.12"])
+        session.env["FORKS_COMPOSE"] = json.dumps(docker)
+    else:
+        session.warn("no Docker engine: the forks' `docker compose` steps are skipped")
+    try:
+        session.run("pytest", tests, "-m", "forks", "-p", "no:cacheprovider", *session.posargs)
+    finally:
+        if kit_engine and not os.environ.get("CONTAINERS_KEEP_ENGINE"):
+            session.run(str(CONTAINERS_KIT / "engine.sh"), "stop", external=True)
 
 
 # --- The production configuration, run for real (deploy/, compose.yaml, tests/smoke/) -----------
@@ -321,13 +335,14 @@ def _docker_answers(*args: str) -> bool:
 STANDINS = ["python3.12", "nginx", "postgres", "redis", "prometheus", "maildev"]
 
 
-def docker_compose(session: nox.Session) -> tuple[list[str], bool]:
+def docker_compose(session: nox.Session, standins: list[str] = STANDINS) -> tuple[list[str], bool]:
     """Get a Docker engine ready; return the compose command and whether the kit started it.
 
     A normal engine that can pull images (Docker Desktop, a CI runner) is used as it is. The
     offline kit in $CONTAINERS_KIT (default ../shared/containers) is used when CONTAINERS_KIT is
     set, when no engine answers, or when the engine cannot reach a registry: it starts a private
-    engine if needed and builds local stand-ins for the official images (STANDINS).
+    engine if needed and builds local stand-ins for the official images (`standins`, by default
+    every one compose.yaml and the Dockerfile name).
     """
     kit_asked = bool(os.environ.get("CONTAINERS_KIT"))
     if not kit_asked and _docker_answers("info"):
@@ -341,7 +356,7 @@ def docker_compose(session: nox.Session) -> tuple[list[str], bool]:
         )
     start = _kit_output(str(CONTAINERS_KIT / "engine.sh"), "start")
     session.env["DOCKER_HOST"] = start.rsplit("export DOCKER_HOST=", 1)[1].split()[0]
-    session.run(str(CONTAINERS_KIT / "standins.sh"), *STANDINS, external=True)
+    session.run(str(CONTAINERS_KIT / "standins.sh"), *standins, external=True)
     return _kit_output(str(CONTAINERS_KIT / "compose.sh")).split(), True
 
 
