@@ -51,7 +51,7 @@ The command then also gets:
     SMOKE_REDIS_RESTART  the shell command that starts it again after a kill, same port and
                          configuration, detached; its new pid is then in SMOKE_REDIS_PIDFILE
 
-tests/smoke/redis_control.py wraps these. A restarted server is stopped at the end as well.
+tests/smoke/support.py (OwnRedis) wraps these. A restarted server is stopped at the end as well.
 
 A private PostgreSQL (SMOKE_OWN_POSTGRES=1) is for tests that restart or stop the database: a
 cluster made with initdb in the work folder (trust authentication on loopback, run as the

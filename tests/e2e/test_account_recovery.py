@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect
 
-from tests.smoke.mailbox import wait_for_mail
+from tests.smoke.support import wait_for_mail
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import BrowserFactory, Problems

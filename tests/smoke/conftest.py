@@ -13,28 +13,38 @@ What the harness passes on:
     SMOKE_COMPOSE          containers only: the compose command of the running project
                            (e.g. "docker compose --project-name x --file compose.yaml")
     SMOKE_OWN_REDIS=1      native only: a private Redis the tests may freeze, kill and restart
-                           (SMOKE_REDIS_URL/PID/PIDFILE/RESTART, see redis_control.py)
+                           (SMOKE_REDIS_URL/PID/PIDFILE/RESTART, see support.py)
+
+This module holds fixtures only; the helpers they and the tests use are in support.py.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import shlex
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.smoke.support import (
+    COMPOSE,
+    PASSWORD,
+    LogReader,
+    OwnRedis,
+    compose,
+    log_in,
+    promote_to_author,
+    register,
+    token_claims,
+    verify_email,
+)
+
 if TYPE_CHECKING:  # httpx is installed by the smoke sessions only, not by `nox -s tests`
     import httpx
 
-    from tests.smoke.redis_control import OwnRedis
-
 BASE_URL = os.environ.get("SMOKE_BASE_URL", "")
-COMPOSE = shlex.split(os.environ.get("SMOKE_COMPOSE", ""))
 
 if not BASE_URL:
     collect_ignore_glob = ["test_*.py"]
@@ -69,17 +79,6 @@ def unique() -> str:
     return secrets.token_hex(4)
 
 
-LogReader = Callable[[str], str]
-
-
-def compose(*args: str) -> str:
-    """Run a compose command against the stack under test; its output."""
-    if not COMPOSE:
-        pytest.skip("this needs the stack of nox -s containers")
-    command = [*COMPOSE, *args]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-
 @pytest.fixture(scope="session")
 def read_logs() -> LogReader:
     """Everything one process (gateway, auth, blog, api) has logged so far."""
@@ -97,10 +96,23 @@ def own_redis() -> Iterator[OwnRedis]:
 
     Skips the test when the run has no private server: the shared one is never frozen.
     """
-    from tests.smoke.redis_control import OwnRedis
-
     server = OwnRedis.from_env()
     try:
         yield server
     finally:
         server.thaw_or_restart()
+
+
+@pytest.fixture
+def author(
+    browser: httpx.Client, base_url: str, admin_credentials: tuple[str, str], unique: str
+) -> httpx.Client:
+    """The browser, signed in as a new author."""
+    username = f"images-{unique}"
+    register(browser, username)
+    verify_email(browser, username)  # only a verified address can be made author
+    promote_to_author(
+        base_url, admin_credentials, str(token_claims(browser.cookies["identity"])["sub"])
+    )
+    assert log_in(browser, username, PASSWORD).status_code == 302
+    return browser

@@ -12,7 +12,8 @@ import subprocess
 from typing import Any
 
 import pytest
-from conftest import COMPOSE, compose
+
+from tests.smoke.support import COMPOSE, compose
 
 #: Capabilities a container may add back. None: every image here runs unprivileged as it is.
 ALLOWED_CAPABILITIES: frozenset[str] = frozenset()

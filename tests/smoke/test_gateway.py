@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import LogReader
-from web import wait_for
+
+from tests.smoke.support import LogReader, wait_for
 
 FORGED = {
     "X-Forwarded-Host": "evil.example",

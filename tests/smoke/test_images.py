@@ -10,56 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import secrets
 
 import httpx
 import pytest
 
-from tests.smoke.conftest import LogReader
-from tests.smoke.mailbox import verify_email
-from tests.smoke.test_scenario import PASSWORD, log_in, png_image, promote_to_author, register
-from tests.smoke.test_scenario import token_claims as claims_of
-from tests.smoke.web import csrf_token, wait_for
+from tests.smoke.support import LogReader, wait_for, write_post
 
 pytestmark = pytest.mark.smoke
 
 BLOG_URLS = [url for url in os.environ.get("SMOKE_BLOG_URLS", "").split(",") if url]
-IMAGE_SRC = re.compile(r'class="cover" src="/images/([0-9a-f]{64})"')
-
-
-@pytest.fixture
-def author(
-    browser: httpx.Client, base_url: str, admin_credentials: tuple[str, str], unique: str
-) -> httpx.Client:
-    """The browser, signed in as a new author."""
-    username = f"images-{unique}"
-    register(browser, username)
-    verify_email(browser, username)  # only a verified address can be made author
-    promote_to_author(
-        base_url, admin_credentials, str(claims_of(browser.cookies["identity"])["sub"])
-    )
-    assert log_in(browser, username, PASSWORD).status_code == 302
-    return browser
-
-
-def write_post(client: httpx.Client, blog: str, title: str, *, published: bool = True) -> str:
-    """Write a post with a new cover image through ``blog``; the image's hash."""
-    form = client.get(f"{blog}/posts/new")
-    assert form.status_code == 200, form.text[:2000]
-    data = {"csrf_token": csrf_token(form.text), "title": title, "body": "Text."}
-    if published:
-        data["published"] = "y"
-    # A colour of its own: a new image (and hash) on every run.
-    png = png_image(16, 16, color=secrets.token_bytes(3))
-    created = client.post(
-        f"{blog}/posts/new", data=data, files={"cover": ("cover.png", png, "image/png")}
-    )
-    assert created.status_code == 302, created.text[:2000]
-    page = client.get(f"{blog}{created.headers['location']}")
-    match = IMAGE_SRC.search(page.text)
-    assert match, "the post shows its cover"
-    return match.group(1)
 
 
 @pytest.mark.skipif(len(BLOG_URLS) < 2, reason="needs two blog replicas (SMOKE_BLOG_REPLICAS=2)")

@@ -15,13 +15,21 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.smoke.conftest import COMPOSE, LogReader, compose
-from tests.smoke.mailbox import received, verify_email, wait_for_mail
-from tests.smoke.web import csrf_token, wait_for
+from tests.smoke.support import (
+    COMPOSE,
+    LogReader,
+    compose,
+    csrf_token,
+    log_in,
+    received,
+    register,
+    verify_email,
+    wait_for,
+    wait_for_mail,
+)
 
 pytestmark = pytest.mark.smoke
 
-PASSWORD = "correct horse battery staple 42"
 NEW_PASSWORD = "a new passphrase from the email"
 
 
@@ -43,21 +51,6 @@ def smtp_server_down() -> Iterator[None]:
             compose("start", "maildev")
     else:
         pytest.skip("the harness cannot stop the SMTP server")
-
-
-def register(client: httpx.Client, username: str) -> None:
-    page = client.get("/auth/register")
-    response = client.post(
-        "/auth/register",
-        data={
-            "csrf_token": csrf_token(page.text),
-            "username": username,
-            "email": f"{username}@example.com",
-            "password": PASSWORD,
-            "confirm": PASSWORD,
-        },
-    )
-    assert response.status_code == 302, response.text[:2000]
 
 
 def test_a_stopped_smtp_server_delays_a_reset_email_but_loses_it_not(
@@ -100,10 +93,5 @@ def test_a_stopped_smtp_server_delays_a_reset_email_but_loses_it_not(
         },
     )
     assert done.status_code == 302, done.text[:2000]
-    login = browser.get("/auth/login")
-    answer = browser.post(
-        "/auth/login",
-        data={"csrf_token": csrf_token(login.text), "username": username, "password": NEW_PASSWORD},
-    )
-    assert answer.status_code == 302
+    assert log_in(browser, username, NEW_PASSWORD).status_code == 302
     wait_for_mail(address, "Your password was changed")

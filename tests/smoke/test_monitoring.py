@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.smoke.web import wait_for
+from tests.smoke.support import wait_for
 
 pytestmark = pytest.mark.smoke
 

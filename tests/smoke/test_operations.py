@@ -30,8 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.smoke.conftest import compose
-from tests.smoke.web import wait_for
+from tests.smoke.support import compose, wait_for
 
 pytestmark = pytest.mark.smoke
 

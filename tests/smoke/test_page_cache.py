@@ -10,8 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.smoke.test_images import author, write_post  # noqa: F401 - the fixture is used
-from tests.smoke.web import wait_for
+from tests.smoke.support import wait_for, write_post
 
 pytestmark = pytest.mark.smoke
 
@@ -50,7 +49,7 @@ def test_the_gateway_answers_a_conditional_get_with_a_304(base_url: str) -> None
 
 
 def test_signed_in_pages_are_never_cached_nor_shared(
-    author: httpx.Client,  # noqa: F811 - the fixture
+    author: httpx.Client,
     base_url: str,
     unique: str,
 ) -> None:

@@ -20,9 +20,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.smoke.redis_control import OwnRedis
-from tests.smoke.test_scenario import PASSWORD, log_in, register
-from tests.smoke.web import csrf_token
+from tests.smoke.support import PASSWORD, OwnRedis, csrf_token, log_in, register
 
 pytestmark = pytest.mark.smoke
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.smoke.web import csrf_token
+from tests.smoke.support import log_in
 
 pytestmark = pytest.mark.smoke
 
@@ -29,16 +29,7 @@ def test_a_form_from_one_replica_is_accepted_by_another(browser: httpx.Client, u
     # in every replica: each GET and POST below may land on a different one. (Four tries: a
     # fifth failed login for one account within a minute would be rate limited.)
     for _ in range(4):
-        page = browser.get("/auth/login")
-        assert page.status_code == 200
-        answer = browser.post(
-            "/auth/login",
-            data={
-                "csrf_token": csrf_token(page.text),
-                "username": f"nobody-{unique}",
-                "password": "x",
-            },
-        )
+        answer = log_in(browser, f"nobody-{unique}", "x")  # asserts the form page is a 200
         # The form again with the credentials refused: the CSRF token was accepted (a token
         # another replica could not verify would be a 400).
         assert answer.status_code == 200, answer.text[:500]

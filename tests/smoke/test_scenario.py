@@ -9,99 +9,21 @@ and be refused with the old cookie and the old token. Each step checks what a us
 
 from __future__ import annotations
 
-import base64
-import json
-import struct
-import zlib
-
 import httpx
 import pytest
 
-from tests.smoke.mailbox import verify_email
-from tests.smoke.web import csrf_token
+from tests.smoke.support import (
+    PASSWORD,
+    csrf_token,
+    log_in,
+    png_image,
+    promote_to_author,
+    register,
+    token_claims,
+    verify_email,
+)
 
 pytestmark = pytest.mark.smoke
-
-PASSWORD = "correct horse battery staple 42"
-
-
-def png_image(width: int = 8, height: int = 8, color: bytes = b"\x2a\x7f\xd4") -> bytes:
-    """A small valid PNG (solid ``color``, three bytes RGB), built with the standard library."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + color * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
-
-
-def token_claims(token: str) -> dict[str, object]:
-    """The (unverified) claims of a JWT: enough to learn our own user id."""
-    payload = token.split(".")[1]
-    claims: dict[str, object] = json.loads(
-        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-    )
-    return claims
-
-
-def log_in(
-    client: httpx.Client, username: str, password: str, next_url: str = ""
-) -> httpx.Response:
-    page = client.get("/auth/login", params={"next": next_url} if next_url else None)
-    assert page.status_code == 200
-    assert "<form" in page.text
-    return client.post(
-        "/auth/login",
-        data={
-            "csrf_token": csrf_token(page.text),
-            "username": username,
-            "password": password,
-            "next": next_url,
-        },
-    )
-
-
-def register(client: httpx.Client, username: str) -> None:
-    page = client.get("/auth/register")
-    assert page.status_code == 200
-    response = client.post(
-        "/auth/register",
-        data={
-            "csrf_token": csrf_token(page.text),
-            "username": username,
-            "email": f"{username}@example.com",
-            "password": PASSWORD,
-            "confirm": PASSWORD,
-        },
-    )
-    assert response.status_code == 302, response.text[:2000]
-    # The prefix survives the gateway: auth redirects inside /auth/, not to /account.
-    assert (
-        response.headers["location"].startswith("/auth/")
-        or "/auth/" in response.headers["location"]
-    )
-    assert client.cookies.get("identity"), "registration logs in and sets the identity cookie"
-
-
-def promote_to_author(base_url: str, admin: tuple[str, str], user_id: str) -> None:
-    with httpx.Client(base_url=base_url, timeout=30) as admin_client:
-        assert log_in(admin_client, *admin).status_code == 302
-        page = admin_client.get(f"/auth/admin/users/{user_id}")
-        assert page.status_code == 200, page.text[:2000]
-        version = page.text.split('name="version"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
-        response = admin_client.post(
-            f"/auth/admin/users/{user_id}/roles",
-            data={"csrf_token": csrf_token(page.text), "roles": ["author"], "version": version},
-        )
-        assert response.status_code == 302, response.text[:2000]
-        assert "author" in admin_client.get(response.headers["location"]).text
 
 
 def test_a_user_journey_through_every_service(
