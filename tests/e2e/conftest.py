@@ -26,19 +26,17 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import pytest
 
-if TYPE_CHECKING:  # Playwright is installed by `nox -s e2e` only
-    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, Request
+from tests.e2e.support import BASE_URL, BrowserFactory, Look, Problems
 
-BASE_URL = os.environ.get("SMOKE_BASE_URL", "").rstrip("/")
-ORIGIN = urlsplit(BASE_URL)
+if TYPE_CHECKING:  # Playwright is installed by `nox -s e2e` only
+    from playwright.sync_api import BrowserContext, Page, Playwright
+
 if not BASE_URL:
     collect_ignore_glob = ["test_*.py"]
 
@@ -99,66 +97,6 @@ CHROMIUM_FLAGS = [
 ]
 
 
-#: Console errors that are known defects, reported and waiting for a fix elsewhere; each entry
-#: names the resource and why. Keep this empty whenever possible.
-KNOWN_DEFECTS: list[re.Pattern[str]] = []
-
-
-@dataclass
-class Problems:
-    """Console errors, page errors and CSP violations seen in a browser, with where they were."""
-
-    seen: list[str] = field(default_factory=list)
-    #: patterns of console errors a test expects at this moment (see :meth:`expected`)
-    allowed: list[re.Pattern[str]] = field(default_factory=list)
-
-    def console(self, page: Page, message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        if any(pattern.search(message.text) for pattern in self.allowed):
-            return
-        source = message.location.get("url") or page.url
-        if any(known.match(source) for known in KNOWN_DEFECTS):
-            return
-        self.seen.append(f"console error on {page.url} ({source}): {message.text}")
-
-    def page_error(self, page: Page, error: Any) -> None:
-        self.seen.append(f"uncaught error on {page.url}: {error}")
-
-    def csp_violation(self, source: dict[str, Any], report: str) -> None:
-        page = source.get("page")
-        where = page.url if page is not None else "?"
-        self.seen.append(f"CSP violation on {where}: {report}")
-
-    def request(self, request: Request) -> None:
-        """Pages load everything from the origin under test: no CDN, no tracker, no font host."""
-        url = urlsplit(request.url)
-        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != ORIGIN.netloc:
-            self.seen.append(f"off-site request from {request.frame.url}: {request.url}")
-
-    def expected(self, pattern: str) -> _Allowance:
-        """``with problems.expected("status of 409"):`` a console error the test provokes."""
-        return _Allowance(self, re.compile(pattern))
-
-    def check(self) -> None:
-        """Fail the test if anything went wrong in the browser so far."""
-        if self.seen:
-            problems, self.seen = self.seen, []
-            pytest.fail("the browser reported problems:\n" + "\n".join(problems))
-
-
-@dataclass
-class _Allowance:
-    problems: Problems
-    pattern: re.Pattern[str]
-
-    def __enter__(self) -> None:
-        self.problems.allowed.append(self.pattern)
-
-    def __exit__(self, *_exc: object) -> None:
-        self.problems.allowed.remove(self.pattern)
-
-
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Keep each phase's report on the test item, so fixtures know whether the test failed."""
@@ -201,9 +139,6 @@ def problems() -> Iterator[Problems]:
     found = Problems()
     yield found
     found.check()
-
-
-BrowserFactory = Callable[[str], "BrowserContext"]
 
 
 @pytest.fixture
@@ -262,9 +197,6 @@ def browsers(
         context.close()
     if failed:
         (folder / "problems.json").write_text(json.dumps(problems.seen, indent=2))
-
-
-Look = Callable[["Page", str], None]
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from tests.smoke.support import wait_for_mail
 
 if TYPE_CHECKING:
-    from tests.e2e.conftest import BrowserFactory, Problems
+    from tests.e2e.support import BrowserFactory, Problems
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,7 @@ def test_verify_then_forget_and_reset_the_password(
     page.get_by_role("button", name=f"Confirm {address}").click()
     expect(page.get_by_role("status")).to_contain_text(f"{address} is verified")
     expect(page.get_by_text("not verified")).to_have_count(0)
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     problems.check()
 
     # --- forgot the password: ask for a link by email -----------------------------------------

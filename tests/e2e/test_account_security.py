@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 if TYPE_CHECKING:
-    from tests.e2e.conftest import BrowserFactory, Problems
+    from tests.e2e.support import BrowserFactory, Problems
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ PASSWORD = "correct horse battery staple 42"
 
 def call(method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
     """A JSON request to the gateway, as an API client outside the browser sends it."""
-    from tests.e2e.conftest import BASE_URL
+    from tests.e2e.support import BASE_URL
 
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:

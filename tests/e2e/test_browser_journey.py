@@ -23,7 +23,7 @@ from tests.smoke.support import wait_for_mail
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-    from tests.e2e.conftest import BrowserFactory, Look, Problems
+    from tests.e2e.support import BrowserFactory, Look, Problems
 
 pytestmark = pytest.mark.e2e
 
@@ -130,7 +130,7 @@ def test_a_writer_journey(
     look(page, "04-confirm-email")
     page.get_by_role("button", name=f"Confirm {username}@example.com").click()
     expect(page.get_by_role("status")).to_contain_text("is verified")
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("You are signed out")
 
     page.goto("/")
