@@ -78,11 +78,14 @@ def test_utc_datetime_stores_utc_and_reads_back_an_aware_time(tmp_path: Path) ->
     engine = create_engine(f"sqlite:///{tmp_path / 'moments.db'}")
     table.metadata.create_all(engine)
     paris = timezone(timedelta(hours=1))
-    with engine.begin() as connection:
-        connection.execute(insert(table), [{"at": datetime(2026, 1, 1, 13, 0, tzinfo=paris)}])
-        connection.execute(insert(table), [{"at": None}])
-        stored = connection.scalar(text("SELECT at FROM moments WHERE id = 1"))
-        read = connection.scalars(select(table.c.at).order_by(table.c.id)).all()
+    try:
+        with engine.begin() as connection:
+            connection.execute(insert(table), [{"at": datetime(2026, 1, 1, 13, 0, tzinfo=paris)}])
+            connection.execute(insert(table), [{"at": None}])
+            stored = connection.scalar(text("SELECT at FROM moments WHERE id = 1"))
+            read = connection.scalars(select(table.c.at).order_by(table.c.id)).all()
+    finally:
+        engine.dispose()  # Python 3.13 warns about a SQLite connection left to the collector
     assert str(stored).startswith("2026-01-01 12:00:00")  # SQLite keeps the UTC time, no zone
     assert read == [datetime(2026, 1, 1, 12, 0, tzinfo=UTC), None]
     assert read[0] is not None
