@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from servicekit.testing import csrf_token_in
 from tests.faults.report import Outcome, Record, Row, summarize, table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,9 +66,10 @@ def client_for(address: str, timeout: float) -> httpx.Client:
 
 
 def csrf_token(html: str) -> str:
-    marker = 'name="csrf_token"'
-    tag = html[html.index(marker) - 200 : html.index(marker) + 200]
-    return tag.split('value="', 1)[1].split('"', 1)[0]
+    token = csrf_token_in(html)
+    if token is None:
+        raise RuntimeError("the page has no form with a CSRF token")
+    return token
 
 
 def register(http: httpx.Client, username: str) -> None:
