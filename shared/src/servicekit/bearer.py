@@ -3,6 +3,11 @@
 A missing or bad token is a 401 with ``WWW-Authenticate`` (RFC 6750); a token whose
 revocation state cannot be checked is a 503 with ``Retry-After``, so a client keeps its token
 and retries; a token lacking a role or scope is a 403 naming what it lacks.
+
+Only the api reads bearer tokens today. It is shared all the same because it is one half of the
+verifier's Flask wiring (the other half, the browser's cookie, is :mod:`servicekit.identitycookie`):
+both rest on :func:`servicekit.identity.verify_once_per_request`, and a service that grows a JSON
+endpoint for programs should use this rather than a copy that drifts from the cookie side.
 """
 
 from __future__ import annotations
