@@ -370,7 +370,8 @@ def containers(session: nox.Session) -> None:
     CONTAINERS_MAILDEV_PORT (default 1080, Maildev's web UI and REST API, which the scenario
     reads) are published.
     """
-    install_tools(session, "pytest", "httpx")
+    # servicekit for the smoke helpers' CSRF scraper (servicekit.testing), like every suite's
+    install_tools(session, "-e", str(package_dir("shared")), "pytest", "httpx")
     port = os.environ.get("CONTAINERS_GATEWAY_PORT", "8080")
     session.env["GATEWAY_PORT"] = port
     prometheus_port = os.environ.get("PROMETHEUS_PORT", "9090")
