@@ -178,7 +178,9 @@ class BaselineStack:
             self._start(f"gateway-{item.name}", self._gateway(item), dict(os.environ))
         self.wait_ready()
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    # A fresh virtualenv compiles every module of FastAPI, Django and uWSGI's app on first import,
+    # nine processes at once on two cores: over a minute the first time, seconds afterwards.
+    def wait_ready(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         pending = {item.name: item.url + item.ready_path for item in self.items}
         while pending:
@@ -194,7 +196,8 @@ class BaselineStack:
                         del pending[name]
             if pending:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"baselines not ready: {', '.join(pending)}")
+                    logs = "\n".join(f"--- {name}\n{self.processes.tail(name)}" for name in pending)
+                    raise RuntimeError(f"baselines not ready: {', '.join(pending)}\n{logs}")
                 time.sleep(0.3)
 
     def pid(self, name: str) -> int:
