@@ -108,17 +108,16 @@ def _parts() -> dict[str, float]:
     from flask import Flask
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from servicekit import metrics, tracing
+    from servicekit import requestmetrics, tracing
     from servicekit.hooks import RequestState, TrustedProxyFix
     from servicekit.logging import log_access
 
-    recorder = metrics.RequestRecorder("bench-parts")
-    in_flight = metrics.in_flight("bench-parts")
+    recorder = requestmetrics.RequestRecorder("bench-parts")
 
     def record_metrics() -> None:
-        in_flight.inc()
+        recorder.start(recorder)
         recorder.record("GET", "/", 200, 0.0005)
-        in_flight.dec()
+        recorder.end(recorder)
 
     def trace_id() -> None:
         state = RequestState(TRACE_ID, 0.0)
@@ -177,12 +176,14 @@ def measure(requests: int = REQUESTS, rounds: int = ROUNDS) -> dict[str, float]:
     from bench.baselines import create_hooked_app, hello
     from servicekit import tracing
     from servicekit.logging import write_in_background
+    from servicekit.requestmetrics import record_in_background
 
     bare = Flask("hookcost")
     bare.add_url_rule("/", view_func=hello)
     with tempfile.TemporaryDirectory(prefix="hookcost-") as workdir:
         hooked = create_hooked_app(_hooked_environ(workdir))
         write_in_background()  # as gunicorn's post_fork does
+        record_in_background()
         best = {"flask_hello": float("inf"), "hooks": float("inf"), "hooks_traced": float("inf")}
         for app in (bare, hooked):
             _cpu_us_per_request(app, 200)  # warm: imports, label children, caches

@@ -141,7 +141,8 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 
 
 class JsonAccessLogger(glogging.Logger):
-    """gunicorn's access log as one JSON object per line, with the request id.
+    """gunicorn's access log as one JSON object per line, with the request id, for the requests
+    the app did not log itself.
 
     gunicorn's own ``access_log_format`` pastes raw header values into a string, so a quote in a
     User-Agent would break the JSON; this builds the line with ``json.dumps`` instead. The
@@ -149,7 +150,10 @@ class JsonAccessLogger(glogging.Logger):
     """
 
     def access(self, resp: Any, _req: Any, environ: dict[str, Any], request_time: Any) -> None:
-        if not self.access_log_enabled:
+        # One line per request: an app with servicekit's hooks wrote its own (it knows the
+        # route, the user and the trace), so this one would only repeat it at the cost of a
+        # second JSON line per request. Requests the app never saw are still logged here.
+        if not self.access_log_enabled or environ.get("servicekit.access_logged"):
             return
         headers = {name.lower(): value for name, value in (resp.headers or [])}
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
@@ -185,13 +189,16 @@ def post_fork(_server: Any, worker: Any) -> None:
 
     Database connections inherited from the master are dropped: a socket shared by two
     processes mixes their conversations; each worker opens its own on first use. Threads do
-    not survive fork, so each worker starts its own here: the tracer's exporter, and the writer
-    that takes JSON log lines (the access log among them) off the request threads.
+    not survive fork, so each worker starts its own here: the tracer's exporter, the writer
+    that takes JSON log lines (the access log among them) off the request threads, and the
+    thread that adds the requests' figures to the metrics.
     """
     from servicekit.logging import write_in_background
+    from servicekit.requestmetrics import record_in_background
     from servicekit.tracing import start_tracing_after_fork
 
     write_in_background()
+    record_in_background()
     start_tracing_after_fork()
     app = worker.app.wsgi()
     database = getattr(app, "extensions", {}).get("sqlalchemy")
@@ -205,9 +212,11 @@ def post_fork(_server: Any, worker: Any) -> None:
 def worker_exit(_server: Any, _worker: Any) -> None:
     """Write the queued log lines and send the queued spans before the worker is gone."""
     from servicekit.logging import stop_writing_in_background
+    from servicekit.requestmetrics import stop_recording_in_background
     from servicekit.tracing import stop_tracing
 
     stop_tracing()
+    stop_recording_in_background()
     stop_writing_in_background()
 
 

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import pytest
+from werkzeug.test import create_environ
 
+from servicekit.hooks import ACCESS_LOGGED_KEY
 from servicekit.logging import JsonFormatter
 from tests.support import AppFactory
 
@@ -92,6 +95,23 @@ def test_one_json_access_log_line_per_request(
     assert isinstance(line["duration_ms"], float)
     assert line["service"] == "demo"
     assert line["message"] == "request"
+    assert line["pid"] == os.getpid()  # which gunicorn worker answered
+
+
+def test_the_environ_says_whether_the_app_wrote_the_access_line(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # gunicorn's access logger (deploy/gunicorn.conf.py) skips a request the app logged
+    app = make_app()
+
+    def logged(level: int) -> bool:
+        caplog.set_level(level, logger="servicekit.access")
+        environ = create_environ("/hello")
+        b"".join(app(environ, lambda *_args: None))  # as gunicorn calls it: the same environ
+        return bool(environ.get(ACCESS_LOGGED_KEY))
+
+    assert logged(logging.INFO)
+    assert not logged(logging.WARNING)  # the app's line is off: gunicorn's is kept
 
 
 def test_proxyfix_honours_forwarded_prefix_when_trusted(make_app: AppFactory) -> None:

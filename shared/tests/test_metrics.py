@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from flask import Flask, abort
@@ -10,6 +11,8 @@ from flask_sqlalchemy import SQLAlchemy
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from servicekit import requestmetrics
+from servicekit.requestmetrics import record_in_background, stop_recording_in_background
 from tests.support import AppFactory
 
 
@@ -144,3 +147,42 @@ def test_readiness_checks_run_at_each_scrape(make_app: AppFactory) -> None:
     assert value(scrape(app), "readiness_check_up", service="demo", check="redis") == 1
     state["redis"] = "down"
     assert value(scrape(app), "readiness_check_up", service="demo", check="redis") == 0
+
+
+def test_figures_queued_by_the_background_thread_are_all_counted_at_a_scrape(
+    make_app: AppFactory,
+) -> None:
+    # As in a gunicorn worker (post_fork): requests queue their figures, a scrape flushes them.
+    app = with_item_route(make_app())
+    client = app.test_client()
+    route = {"service": "demo", "method": "GET", "route": "/items/<int:item_id>"}
+    before = scrape(app)
+    record_in_background()
+    try:
+        for item_id in (1, 2, 3, 500):
+            client.get(f"/items/{item_id}")
+        queued = sum(len(recorder._queued) for recorder in requestmetrics._RECORDERS)
+        assert queued >= 4  # not written yet: the thread or a scrape adds them up
+        after = scrape(app)
+    finally:
+        stop_recording_in_background()
+    ok = value(after, "http_requests_total", **route, status="200")
+    assert ok - value(before, "http_requests_total", **route, status="200") == 3
+    missing = value(after, "http_requests_total", **route, status="404")
+    assert missing - value(before, "http_requests_total", **route, status="404") == 1
+    latency = "http_request_duration_seconds_count"
+    assert value(after, latency, **route) - value(before, latency, **route) == 4
+    assert value(after, "http_requests_in_flight", service="demo") == 1  # the scrape
+
+
+def test_the_background_thread_flushes_without_a_scrape(make_app: AppFactory) -> None:
+    app = make_app()
+    record_in_background()
+    try:
+        app.test_client().get("/hello")
+        deadline = time.monotonic() + 5
+        while any(recorder._queued for recorder in requestmetrics._RECORDERS):
+            assert time.monotonic() < deadline, "the queued figures were never flushed"
+            time.sleep(requestmetrics.FLUSH_INTERVAL / 5)
+    finally:
+        stop_recording_in_background()

@@ -66,7 +66,8 @@ def _service_ports() -> dict[str, int]:
 
 
 def _access_lines(read_logs: LogReader, service: str, request_id: str) -> list[dict[str, object]]:
-    """The app's own access line and gunicorn's, once both are written."""
+    """The access lines of the request, once the app's is written (gunicorn writes its own
+    before the app's writer thread does, so one it wrongly wrote would be there too)."""
 
     def lines() -> list[dict[str, object]]:
         found = []
@@ -76,7 +77,7 @@ def _access_lines(read_logs: LogReader, service: str, request_id: str) -> list[d
                 found.append(json.loads(line[start:]))
         return found
 
-    wait_for(lambda: len(lines()) >= 2, message="no access log lines for the request")
+    wait_for(lambda: bool(lines()), message="no access log line for the request")
     return lines()
 
 
@@ -91,7 +92,7 @@ def test_the_services_log_the_gateway_view_of_the_client_not_the_header(
         assert entry["remote_addr"] != "203.0.113.66", entry
 
 
-def test_both_access_logs_record_the_address_proxyfix_resolved(read_logs: LogReader) -> None:
+def test_the_access_log_records_the_address_proxyfix_resolved(read_logs: LogReader) -> None:
     # Straight to gunicorn (on loopback, as the gateway would), with a chain of two: ProxyFix
     # believes one hop, the last. gunicorn's line once logged the raw header instead.
     api_port = _service_ports().get("api")
@@ -102,8 +103,10 @@ def test_both_access_logs_record_the_address_proxyfix_resolved(read_logs: LogRea
     response = httpx.get(f"http://127.0.0.1:{api_port}/healthz", headers=headers, timeout=10)
     assert response.status_code == 200
     entries = _access_lines(read_logs, "api", request_id)
-    assert {entry["logger"] for entry in entries} >= {"gunicorn.access", "servicekit.access"}
-    assert {entry["remote_addr"] for entry in entries} == {"198.51.100.7"}
+    # One access line per request: the app's, with the address ProxyFix resolved; gunicorn's
+    # own access logger leaves a request the app logged alone.
+    assert [entry["logger"] for entry in entries] == ["servicekit.access"]
+    assert entries[0]["remote_addr"] == "198.51.100.7"
 
 
 def _a_non_loopback_address() -> str | None:

@@ -68,7 +68,11 @@ def test_one_scrape_counts_the_requests_of_every_worker(
         return {json.loads(line)["pid"] for line in lines if '"pid"' in line}
 
     wait_for(lambda: len(workers()) >= 2, message="the requests did not reach both workers")
-    # ... and every scrape, whichever worker answers it, counts all of them.
+    # ... and every scrape, whichever worker answers it, counts all of them: once each worker's
+    # metrics thread has flushed (a quarter of a second), and from then on.
+    wait_for(
+        lambda: _healthz_count(port) - before == requests, message="a worker's requests are missing"
+    )
     for _ in range(6):
         assert _healthz_count(port) - before == requests
 
@@ -107,7 +111,7 @@ def test_the_gateway_starts_a_trace_whose_id_is_the_request_id(
     def access() -> list[dict[str, object]]:
         return [line for line in service_lines() if line.get("logger") == "servicekit.access"]
 
-    # gunicorn writes its own line at once; the app's lines leave with its writer's next round
+    # the app's lines leave with its log writer's next round (a tenth of a second)
     wait_for(lambda: bool(access()), message="no app access line has the request id")
     assert {line["trace_id"] for line in access()} == {request_id}
 

@@ -23,7 +23,7 @@ from flask import Flask
 from flask.globals import _cv_app, _cv_request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from servicekit import metrics, tracing
+from servicekit import requestmetrics, tracing
 from servicekit.logging import log_access
 
 #: What an incoming X-Request-ID may look like; anything else is replaced, never echoed.
@@ -37,6 +37,8 @@ DEFAULT_CSP = (
 
 #: The environ key holding the request's :class:`RequestState`.
 STATE_KEY = "servicekit.request"
+#: Set in the environ once the app wrote the request's access line.
+ACCESS_LOGGED_KEY = "servicekit.access_logged"
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 StartResponse = Callable[..., Any]
@@ -112,8 +114,7 @@ class RequestHooks:
         self.app = app
         self.wsgi_app = wsgi_app
         self.service = service
-        self.in_flight = metrics.in_flight(service)
-        self.recorder = metrics.RequestRecorder(service)
+        self.recorder = requestmetrics.RequestRecorder(service)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -122,8 +123,8 @@ class RequestHooks:
         request_id = incoming if incoming and valid_request_id(incoming) else os.urandom(16).hex()
         state = environ[STATE_KEY] = RequestState(request_id, started)
         tracing.read_incoming_trace(state, environ.get("HTTP_TRACEPARENT"))
-        in_flight = self.in_flight
-        in_flight.inc()
+        recorder = self.recorder
+        recorder.start(state)
 
         def respond(status: str, headers: list[tuple[str, str]], exc_info: _ExcInfo | None = None):  # type: ignore[no-untyped-def]
             if state.status is None:
@@ -138,7 +139,7 @@ class RequestHooks:
             tracing.end_request_trace(state, error)
             raise
         finally:
-            in_flight.dec()
+            recorder.end(state)
             tracing.end_request_trace(state)
 
     def _finish(
@@ -177,7 +178,7 @@ class RequestHooks:
             path = f"{path}?{query}"
         if not path.isascii():  # WSGI passes bytes as latin-1; the client sent UTF-8
             path = path.encode("latin-1").decode("utf-8", "replace")
-        log_access(
+        logged = log_access(
             method=method,
             path=path,
             status=status,
@@ -187,6 +188,8 @@ class RequestHooks:
             request_id=state.request_id,
             trace_id=state.trace_id,
         )
+        if logged:  # gunicorn's access logger skips a request the app logged (one line each)
+            environ[ACCESS_LOGGED_KEY] = True
         return duration
 
 

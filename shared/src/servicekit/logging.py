@@ -3,13 +3,16 @@
 A line is formatted on the thread that logs it (it reads the request's ids), and written either
 at once or, in a gunicorn worker, by a writer thread of the process
 (:func:`write_in_background`, started in ``post_fork``): the request thread only appends the
-line to a queue, and the writer wakes a few times a second (at once for a warning or an error)
-to send whatever has queued up in one write. Waking it for every line cost more CPU than
-formatting the line (docs/benchmarks.md, "The shared hooks").
+line to a queue (an access line as its fields: the writer formats a batch at once), and the
+writer wakes a few times a second (at once for a warning or an error) to send whatever has
+queued up in one write. Waking it for every line cost more CPU than formatting the line
+(docs/benchmarks.md, "The shared hooks").
 """
 
 from __future__ import annotations
 
+# length: the formatter, the access line's direct path and the handler's writer thread all make
+# the same JSON line; kept in one module so that the two paths can be read side by side.
 import contextlib
 import json
 import logging
@@ -104,8 +107,9 @@ def _service_of_this_app(default: str) -> str:
     return str(app_context.app.config.get("SERVICE_NAME") or default)
 
 
-def log_access(**fields: Any) -> None:
-    """Log the access line of a request (logger ``servicekit.access``) with ``fields``.
+def log_access(**fields: Any) -> bool:
+    """Log the access line of a request (logger ``servicekit.access``) with ``fields`` and the
+    process id (which gunicorn worker answered); whether a line was logged.
 
     When the JSON handler is the only place a record of this logger can go (the production
     setup), the line is built and queued straight away: the same line as the record would
@@ -114,15 +118,17 @@ def log_access(**fields: Any) -> None:
     ``access_log.info("request", extra=fields)``, for whatever else listens (tests' capture).
     """
     if not access_log.isEnabledFor(logging.INFO):
-        return
+        return False
+    fields["pid"] = _pid[0]
     handler = _sole_json_handler()
     if handler is not None:
         handler.write_access(fields)
-        return
+        return True
     record = access_log.makeRecord(
         access_log.name, logging.INFO, __file__, 0, "request", (), None, extra=fields
     )
     access_log.handle(record)
+    return True
 
 
 def _sole_json_handler() -> JsonLineHandler | None:
@@ -163,7 +169,8 @@ class JsonLineHandler(logging.Handler):
         super().__init__()
         self.stream = stream
         self.max_queued = max_queued
-        self._lines: deque[str] = deque()
+        #: Lines, and access lines still to format: (time, service, fields).
+        self._lines: deque[str | tuple[float, str, dict[str, Any]]] = deque()
         self._wake = threading.Event()
         self._stopping = False
         self._writer: threading.Thread | None = None
@@ -176,36 +183,57 @@ class JsonLineHandler(logging.Handler):
             self.handleError(record)
 
     def write_access(self, fields: dict[str, Any]) -> None:
-        """Write an access line of ``fields``, as :class:`JsonFormatter` formats its record."""
+        """Write an access line of ``fields``, as :class:`JsonFormatter` formats its record.
+
+        With the writer thread running, the request thread only queues the fields: the writer
+        turns a whole batch into JSON at once, which costs less than a line at a time between
+        requests (the encoder's code and data stay in the CPU's caches).
+        """
+        formatter = self.formatter
+        assert isinstance(formatter, JsonFormatter)
+        access = (time.time(), _service_of_this_app(formatter.service), fields)
+        if not self._queue(access, logging.INFO) and (line := self._access_line(access)):
+            self._write_now(line)
+
+    def _access_line(self, access: tuple[float, str, dict[str, Any]]) -> str | None:
+        created, service, fields = access
         formatter = self.formatter
         assert isinstance(formatter, JsonFormatter)
         try:
             entry: dict[str, Any] = {
-                "time": formatter._time(time.time()),
+                "time": formatter._time(created),
                 "level": "INFO",
                 "logger": access_log.name,
-                "service": _service_of_this_app(formatter.service),
+                "service": service,
                 "message": "request",
             }
             for key in ("request_id", "trace_id"):  # where the formatter puts a request's ids
                 if key in fields:
                     entry[key] = fields[key]
             entry.update(fields)
-            self._put(_ENCODER.encode(entry), logging.INFO)
+            return _ENCODER.encode(entry)
         except Exception:  # logging must never fail the caller
             self.handleError(logging.makeLogRecord({"msg": "access line", "args": ()}))
+            return None
 
     def _put(self, line: str, level: int) -> None:
-        """Queue ``line`` for the writer thread, or write it now (under the handler's lock)."""
-        if self._writer is not None and self._writer_pid == _process_id():
-            lines = self._lines
-            if len(lines) < self.max_queued:
-                lines.append(line)  # atomic: no lock, no wake-up
-                if (level >= logging.WARNING or len(lines) >= self.BATCH) and (
-                    not self._wake.is_set()
-                ):
-                    self._wake.set()
-                return
+        """Queue ``line`` for the writer thread, or write it now."""
+        if not self._queue(line, level):
+            self._write_now(line)
+
+    def _queue(self, item: str | tuple[float, str, dict[str, Any]], level: int) -> bool:
+        """Hand ``item`` to this process's writer thread; False when it has none or is full."""
+        if self._writer is None or self._writer_pid != _process_id():
+            return False
+        lines = self._lines
+        if len(lines) >= self.max_queued:
+            return False
+        lines.append(item)  # atomic: no lock, no wake-up
+        if (level >= logging.WARNING or len(lines) >= self.BATCH) and not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    def _write_now(self, line: str) -> None:
         with self.lock or contextlib.nullcontext():
             self.stream.write(line + "\n")
             self.stream.flush()
@@ -240,12 +268,17 @@ class JsonLineHandler(logging.Handler):
                 return
 
     def _write_queued(self) -> None:
-        lines, take = [], self._lines.popleft
+        lines: list[str] = []
+        take = self._lines.popleft
         while True:
             try:
-                lines.append(take())
+                item = take()
             except IndexError:
                 break
+            if isinstance(item, str):
+                lines.append(item)
+            elif (line := self._access_line(item)) is not None:
+                lines.append(line)
         if lines:
             try:
                 self.stream.write("\n".join(lines) + "\n")

@@ -8,9 +8,8 @@ values to memory-mapped files in that folder, and a scrape, whichever worker ans
 every worker's files. Without that variable the values live in the process (the embedded
 default, ``flask run``, tests).
 
-Labels are bounded: the route is the URL rule's template (``/posts/<slug>``), never the raw
-path, and every request that matched no rule (404, 405 before routing) shares one value, so a
-scanner cannot create a series per URL it tries.
+The request metrics (count, latency, in flight, refusals) and how each request is recorded
+are in :mod:`servicekit.requestmetrics`; this module has the rest and serves the exposition.
 
 ``/metrics`` is for the scraper only: the gateway refuses it from outside (the nginx template),
 and Prometheus reaches each replica directly (compose.yaml).
@@ -29,9 +28,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
-    Counter,
     Gauge,
-    Histogram,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -40,39 +37,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from servicekit.health import readiness_results
+from servicekit.requestmetrics import flush_recorded
 
-#: The route label of every request that matched no URL rule.
-UNMATCHED_ROUTE = "<unmatched>"
-
-#: The methods a request is labelled with; any other is labelled OTHER.
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-#: Seconds; from a cached page (a few ms) to the gateway's read timeout.
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-
-REQUESTS = Counter(
-    "http_requests",
-    "HTTP requests answered, by route template and status.",
-    ["service", "method", "route", "status"],
-)
-LATENCY = Histogram(
-    "http_request_duration_seconds",
-    "Time from the first request hook to the response, by route template.",
-    ["service", "method", "route"],
-    buckets=LATENCY_BUCKETS,
-)
-# livesum: a dead worker's requests are not in flight any more (its files are dropped).
-IN_FLIGHT = Gauge(
-    "http_requests_in_flight",
-    "Requests being handled now.",
-    ["service"],
-    multiprocess_mode="livesum",
-)
-RATE_LIMIT_REFUSALS = Counter(
-    "rate_limit_refusals",
-    "Requests refused with 429 by a rate limit, by route template.",
-    ["service", "route"],
-)
 POOL_IN_USE = Gauge(
     "db_pool_connections_in_use",
     "Database connections checked out of the pool now.",
@@ -98,47 +64,6 @@ def _version(service: str) -> str:
         return metadata.version(f"flask-services-{service}")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def in_flight(service: str) -> Any:
-    """The in-flight gauge of ``service``: the hooks ``inc()`` and ``dec()`` it per request."""
-    return IN_FLIGHT.labels(service)
-
-
-class RequestRecorder:
-    """Records answered requests of one service: count by status, latency, 429 refusals.
-
-    ``.labels()`` looks the child up by its label values on every call (a lock, a tuple, a
-    dict); here each (method, route, status) keeps its children, found with one dict lookup.
-    """
-
-    def __init__(self, service: str) -> None:
-        self.service = service
-        self._children: dict[tuple[str, str | None, int], tuple[Any, Any, Any]] = {}
-
-    def _children_for(self, method: str, route: str | None, status: int) -> tuple[Any, Any, Any]:
-        label = route or UNMATCHED_ROUTE
-        children = (
-            REQUESTS.labels(self.service, method, label, str(status)),
-            LATENCY.labels(self.service, method, label),
-            RATE_LIMIT_REFUSALS.labels(self.service, label) if status == 429 else None,
-        )
-        # Bounded: routes are the app's URL rules, methods and statuses a few each.
-        self._children[method, route, status] = children
-        return children
-
-    def record(self, method: str, route: str | None, status: int, seconds: float) -> None:
-        """Count one answered request that took ``seconds``."""
-        if method not in KNOWN_METHODS:  # a client may send any token as its method
-            method = "OTHER"
-        children = self._children.get((method, route, status))
-        if children is None:
-            children = self._children_for(method, route, status)
-        count, latency, refusals = children
-        count.inc()
-        latency.observe(seconds)
-        if refusals is not None:
-            refusals.inc()
 
 
 def watch_pool(engine: Engine, service: str) -> None:
@@ -189,6 +114,7 @@ class _ReadinessCollector:
 def metrics_text(service: str) -> bytes:
     """The exposition of every metric of this process (of every worker under gunicorn), and
     ``service``'s readiness checks run now."""
+    flush_recorded()  # this worker's figures are current; the others' at most a flush late
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
