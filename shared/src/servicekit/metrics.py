@@ -37,7 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from servicekit.health import readiness_results
-from servicekit.requestmetrics import flush_recorded
+from servicekit.requestmetrics import flush_recorded, on_flush
 
 POOL_IN_USE = Gauge(
     "db_pool_connections_in_use",
@@ -67,27 +67,40 @@ def _version(service: str) -> str:
 
 
 def watch_pool(engine: Engine, service: str) -> None:
-    """Track ``engine``'s pool: connections open and checked out, as gauges."""
+    """Track ``engine``'s pool: connections open and checked out, as gauges.
+
+    The pool's events only add to and remove from sets (atomic, no lock); the gauges are set
+    from them when the request figures are flushed (servicekit.requestmetrics), not written to
+    the multiprocess files twice per request.
+    """
     in_use = POOL_IN_USE.labels(service)
     open_ = POOL_OPEN.labels(service)
+    checked_out: set[int] = set()
+    connections: set[int] = set()
 
-    def on_connect(*_args: Any) -> None:
-        open_.inc()
+    def on_connect(dbapi_connection: Any, *_args: Any) -> None:
+        connections.add(id(dbapi_connection))
 
-    def on_close(*_args: Any) -> None:
-        open_.dec()
+    def on_close(dbapi_connection: Any, *_args: Any) -> None:
+        connections.discard(id(dbapi_connection))
 
-    def on_checkout(*_args: Any) -> None:
-        in_use.inc()
+    # By the pool's own record of the connection: an invalidated one is checked in as None.
+    def on_checkout(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        checked_out.add(id(record))
 
-    def on_checkin(*_args: Any) -> None:
-        in_use.dec()
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        checked_out.discard(id(record))
+
+    def set_gauges() -> None:
+        in_use.set(len(checked_out))
+        open_.set(len(connections))
 
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "close", on_close)
     event.listen(engine, "close_detached", on_close)
     event.listen(engine, "checkout", on_checkout)
     event.listen(engine, "checkin", on_checkin)
+    on_flush(set_gauges)
 
 
 class _ReadinessCollector:

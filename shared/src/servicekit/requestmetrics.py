@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -178,10 +179,21 @@ class _Flusher:
 _flusher = _Flusher()
 
 
+#: What else sets its metrics at each flush (the database pools' gauges).
+_FLUSH_CALLBACKS: list[Callable[[], None]] = []
+
+
+def on_flush(callback: Callable[[], None]) -> None:
+    """Call ``callback`` at every flush: to set gauges from counts kept in memory."""
+    _FLUSH_CALLBACKS.append(callback)
+
+
 def flush_recorded() -> None:
-    """Add every request queued in this process to the metrics now."""
+    """Add every request queued in this process to the metrics now, and set the gauges."""
     for recorder in list(_RECORDERS):
         recorder.flush()
+    for callback in list(_FLUSH_CALLBACKS):
+        callback()
 
 
 def record_in_background() -> None:
