@@ -28,6 +28,8 @@ BLOG_HOME_MIN_TO_HELLO = 0.25
 PEER_MIN_ADVANTAGE = 1.5
 PEER_CASE = "fastapi_task_list_jwt"
 MAX_P99_OVER_P50 = 3.0
+#: The one target a run fails on whatever BENCH_STRICT says.
+NO_ERRORS = "no endpoint has errors"
 
 
 def _ratio(value: float | None, reference: float | None) -> float | None:
@@ -125,7 +127,7 @@ def targets(
     with_errors = [name for name, row in rows.items() if row["errors"]]
     found.append(
         {
-            "target": "no endpoint has errors",
+            "target": NO_ERRORS,
             "value": ", ".join(with_errors) or "none",
             "passed": not with_errors,
         }
@@ -279,3 +281,13 @@ def write(summary: dict[str, Any], folder: Path) -> dict[str, Path]:
     chart(summary, paths["png"])
     (folder / "latest.png").write_bytes(paths["png"].read_bytes())
     return paths
+
+
+def exit_status(targets: list[dict[str, Any]], *, strict: bool) -> int:
+    """The session's exit status: 1 when an endpoint answered errors (never noise), or when
+    ``strict`` and any target is missed; else 0."""
+    missed = {target["target"] for target in targets if not target["passed"]}
+    if NO_ERRORS in missed:
+        print("bench: an endpoint answered errors under load (see the errors column)")
+        return 1
+    return 1 if missed and strict else 0

@@ -246,3 +246,13 @@ def test_the_hooks_are_measured_in_a_multiprocess_interpreter() -> None:
     assert all(costs[name] > 0 for name in totals)
     assert costs["hooks_over_hello_us"] == round(costs["hooks_us"] - costs["flask_hello_us"], 1)
     assert "access log line" in hookcost.describe(costs)
+
+
+def test_errors_fail_the_session_and_a_timing_only_when_strict() -> None:
+    passed = {"target": "hooks", "passed": True}
+    slow = {"target": "hooks", "passed": False}
+    errors = {"target": report.NO_ERRORS, "passed": False}
+    assert report.exit_status([passed], strict=True) == 0
+    assert report.exit_status([slow], strict=False) == 0
+    assert report.exit_status([slow], strict=True) == 1
+    assert report.exit_status([passed, errors], strict=False) == 1
