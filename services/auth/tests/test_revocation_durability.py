@@ -53,8 +53,9 @@ from tests.support import (
 pytestmark = pytest.mark.skipif(redis_server_binary() is None, reason="needs redis-server")
 
 #: A stalled Redis costs a request at most its timeout (REDIS_TIMEOUT_MS, 250 ms) a few times;
-#: this bound only says "answered, not hung" on a busy machine.
-ANSWERED_WITHIN = 3.0
+#: this bound only says "answered, not hung" (3 s failed once with a load average of 48: the
+#: bound is for a hang, which is minutes, not for speed).
+ANSWERED_WITHIN = 10.0
 
 
 @pytest.fixture
