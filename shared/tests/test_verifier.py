@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,51 @@ def test_a_bad_token_is_refused_before_revocation_is_even_asked(
     with pytest.raises(TokenError) as refused:
         verifier.verify(key.mint(lifetime=-3600))
     assert not isinstance(refused.value, RevocationStateUnknownError)
+
+
+def test_a_token_is_checked_in_full_once_and_its_revocation_every_time(
+    key: TestTokenIssuer,
+    verifier: TokenVerifier,
+    store: MemoryRevocationStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = key.mint(sub="8")
+    first = verifier.verify(token)
+    decoded: list[str] = []
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: decoded.append("decode"))
+    assert verifier.verify(token) == first
+    assert decoded == []  # the signature was not checked again...
+    store.revoke_token(first.token_id, first.expires_at)
+    with pytest.raises(TokenError, match="revoked"):  # ...but the revocation was
+        verifier.verify(token)
+
+
+def test_a_remembered_token_still_expires(
+    key: TestTokenIssuer, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = key.mint(lifetime=60)
+    expires_at = verifier.verify(token).expires_at
+    monkeypatch.setattr(time, "time", lambda: expires_at)  # leeway 0: expired at exp
+    with pytest.raises(TokenError, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_withdrawn(
+    tmp_path: Path, store: MemoryRevocationStore
+) -> None:
+    old, new = TestTokenIssuer("old"), TestTokenIssuer("new")
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [new.public_jwk(), old.public_jwk()]}))
+    verifier = TokenVerifier(
+        issuer=old.issuer, audience=old.audience, revocations=store, jwks_file=str(path)
+    )
+    old_token = old.mint()
+    verifier.verify(old_token)
+    path.write_text(json.dumps(new.jwks()))
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    with pytest.raises(TokenError, match="unknown key id"):
+        verifier.verify(old_token)
 
 
 def test_exactly_one_key_source(store: MemoryRevocationStore) -> None:

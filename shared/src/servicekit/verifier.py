@@ -11,10 +11,17 @@ token that is otherwise valid is neither accepted nor called invalid: the verifi
 (docs/architecture.md, "When Redis is down"): browsers may *read* pages with it, nobody may
 *write* with it, and the API refuses it with a 503 a client can retry.
 
+A token is checked in full (header, key, signature, issuer, audience, times) once; the claims
+are then kept for that exact token text (:data:`VERIFIED_TOKENS_KEPT` of them), so the next
+request with it costs a dictionary look-up, an expiry check and a look at the key that verified
+it, which must still be the one published under its key id. Revocation is asked every time.
+
 No Flask here: :mod:`servicekit.identity` attaches a verifier to an app, and
 :mod:`servicekit.identitycookie` (browsers) and :mod:`servicekit.bearer` (API clients) use it.
 """
 
+# length: a token's checks (keys, signature, claims, the verified-token memory, revocation) are
+# one sequence, read in order; Identity is what they produce.
 from __future__ import annotations
 
 import json
@@ -25,7 +32,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
 
@@ -70,6 +77,19 @@ class KeysUnavailableError(TokenError):
 #: again (rather than ``refetch_interval``): a new replica whose first fetch found auth busy
 #: must not refuse every token for the whole interval.
 FAILED_FETCH_RETRY_SECONDS = 1.0
+
+#: How many verified tokens a verifier remembers (about 2 KB each); when full it starts afresh.
+#: A client sends the same token for many requests: checking its Ed25519 signature and decoding
+#: it again each time was most of the cost of a token (docs/benchmarks.md, "API").
+VERIFIED_TOKENS_KEPT = 1024
+
+
+class _Verified(NamedTuple):
+    """A token whose signature and claims passed: its claims, and the key that verified it."""
+
+    claims: dict[str, Any]
+    kid: str
+    key: jwt.PyJWK
 
 
 @dataclass(frozen=True)
@@ -160,6 +180,7 @@ class TokenVerifier:
         #: The last attempt to load the keys failed (the JWKS did not answer).
         self._fetch_failed = False
         self._lock = threading.Lock()
+        self._verified: dict[str, _Verified] = {}
         if jwks is not None:
             self._keys = parse_jwks(jwks)
             self._loaded_at = float("inf")
@@ -231,6 +252,25 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Identity:
         """Return the identity in ``token``, or raise TokenError."""
+        return self._identity(self._remembered_claims(token) or self._checked_claims(token))
+
+    def _remembered_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims of ``token`` if it passed before and nothing it rests on has changed."""
+        known = self._verified.get(token)
+        if known is None:
+            return None
+        self._refresh(force=False)
+        if self._keys.get(known.kid) is not known.key:  # rotated out, or the JWKS reloaded
+            self._verified.pop(token, None)
+            return None
+        # What PyJWT's check of exp would say now: the only claim that turns a good token bad.
+        if known.claims["exp"] <= time.time() - self.leeway:
+            self._verified.pop(token, None)
+            raise TokenError("invalid token: Signature has expired")
+        return known.claims
+
+    def _checked_claims(self, token: str) -> dict[str, Any]:
+        """The claims of ``token`` after every check of its header, signature and claims."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -259,7 +299,10 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise TokenError(f"invalid token: {error}") from None
-        return self._identity(claims)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()
+        self._verified[token] = _Verified(claims, kid, key)
+        return claims
 
     def _identity(self, claims: dict[str, Any]) -> Identity:
         subject, name, roles, jti = claims["sub"], claims["name"], claims["roles"], claims["jti"]
