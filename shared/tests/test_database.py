@@ -1,22 +1,26 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.pool import NullPool
 
 from servicekit import Settings, init_service
-from servicekit.database import engine_options, init_database
+from servicekit.database import PING_IDLE_SECONDS, engine_options, init_database
 from servicekit.testing import count_queries
 
 
 def test_engine_options_per_database() -> None:
-    assert engine_options("postgresql+psycopg://u@h/db")["pool_pre_ping"] is True
+    # No ping at every checkout (a round trip per request): ping_stale_connections instead.
+    assert "pool_pre_ping" not in engine_options("postgresql+psycopg://u@h/db")
+    assert engine_options("postgresql+psycopg://u@h/db")["pool_recycle"] == 1800
     assert "pool_pre_ping" not in engine_options("sqlite:///x.db")
 
 
@@ -30,13 +34,74 @@ def test_sqlite_gets_foreign_keys_and_wal(database_app: tuple[Flask, SQLAlchemy]
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
-def test_postgresql_pings_pooled_connections(database_app: tuple[Flask, SQLAlchemy]) -> None:
-    app, db = database_app
+def postgresql_engine(app: Flask, db: SQLAlchemy) -> Engine:
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("PostgreSQL only (nox -s postgres)")
-        assert db.engine.pool._pre_ping  # type: ignore[attr-defined]
         assert db.engine.dialect.driver == "psycopg"
+        return db.engine
+
+
+def backend_of(engine: Engine) -> int:
+    with engine.connect() as connection:
+        pid: int = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    return pid
+
+
+def pings_of(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The pings the pool sends from now on."""
+    pings: list[object] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: object) -> bool:
+        pings.append(dbapi_connection)
+        return ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    return pings
+
+
+def test_a_connection_in_use_is_not_pinged_at_every_checkout(
+    database_app: tuple[Flask, SQLAlchemy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = postgresql_engine(*database_app)
+    first = backend_of(engine)
+    pings = pings_of(engine, monkeypatch)
+    assert [backend_of(engine) for _ in range(3)] == [first] * 3
+    assert pings == []
+    # One that sat unused past PING_IDLE_SECONDS is pinged first.
+    later = time.monotonic() + PING_IDLE_SECONDS + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert backend_of(engine) == first
+    assert len(pings) == 1
+
+
+def test_a_connection_the_server_ended_is_replaced_before_a_request_uses_it(
+    database_app: tuple[Flask, SQLAlchemy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a restart does to every pooled connection: the server ends its backend (with a
+    # FATAL message to the client) while it sits in the pool, used a moment ago.
+    app, db = database_app
+    engine = postgresql_engine(app, db)
+    ended = backend_of(engine)
+    pings = pings_of(engine, monkeypatch)
+    admin = create_engine(engine.url, poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": ended})
+        still_there = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        deadline = time.monotonic() + 10
+        while connection.execute(still_there, {"pid": ended}).scalar_one():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    @app.get("/reads")
+    def reads() -> str:
+        return str(db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    response = app.test_client().get("/reads")
+    assert response.status_code == 200  # not the 503 of a dead connection
+    assert int(response.text) != ended
+    assert len(pings) == 1
 
 
 def test_sqlite_folder_is_created(tmp_path: Path) -> None:

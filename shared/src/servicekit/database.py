@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import select
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, TypeDecorator, event, text
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
@@ -26,6 +28,9 @@ log = logging.getLogger("servicekit.database")
 
 #: Seconds a client is asked to wait before trying again when the database cannot answer.
 DATABASE_RETRY_AFTER_SECONDS = 2
+#: A pooled PostgreSQL connection unused for longer than this is pinged before it is handed out.
+PING_IDLE_SECONDS = 1.0
+_RETURNED_AT = "servicekit.returned_at"
 
 
 def engine_options(
@@ -37,9 +42,9 @@ def engine_options(
 ) -> dict[str, Any]:
     """SQLAlchemy engine options for ``database_url``.
 
-    PostgreSQL gets ``pool_pre_ping`` so a connection killed by a database restart is replaced
-    instead of failing the next request, and three time bounds so a stalled database costs a
-    request seconds, not minutes: ``connect_timeout`` (seconds, libpq), ``pool_timeout``
+    PostgreSQL gets three time bounds so a stalled database costs a request seconds, not minutes
+    (:func:`ping_stale_connections`, installed by :func:`init_database`, replaces a connection a
+    restart killed): ``connect_timeout`` (seconds, libpq), ``pool_timeout``
     (seconds waiting for a free pooled connection) and ``statement_timeout_ms`` (the server
     cancels a longer statement; 0 turns it off). SQLite waits for a lock instead of failing at
     once.
@@ -48,7 +53,6 @@ def engine_options(
     if url.get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": 15}}
     return {
-        "pool_pre_ping": True,
         "pool_recycle": 1800,
         "pool_timeout": pool_timeout,
         "connect_args": {
@@ -56,6 +60,48 @@ def engine_options(
             "options": f"-c statement_timeout={statement_timeout_ms}",
         },
     }
+
+
+def _has_unread_data(dbapi_connection: Any) -> bool:
+    """Whether the server sent something to a connection that asked nothing (or it is closed)."""
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+    except (OSError, ValueError, AttributeError):
+        return True  # no socket any more: let the ping find out
+    return bool(poller.poll(0))
+
+
+def ping_stale_connections(engine: Engine, idle_seconds: float = PING_IDLE_SECONDS) -> None:
+    """Replace a pooled connection the server ended (a restart, a terminated backend) before a
+    request gets it, with a round trip only when there is reason to doubt the connection.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: one more round trip per request.
+    But a PostgreSQL server that shuts down, restarts or ends a backend first sends each client
+    a FATAL message and closes the socket, so a connection with something to read while it
+    asked nothing is one to check; so is one that sat unused for more than ``idle_seconds``
+    (a network or a firewall may have dropped it silently). Only those are pinged; one that
+    fails the ping is discarded and the pool connects afresh (a database still down is then a
+    503, :func:`database_unavailable`).
+    """
+
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is None:
+            return  # just connected
+        idle = time.monotonic() - returned_at > idle_seconds
+        if not idle and not _has_unread_data(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("the pooled connection did not answer a ping") from error
+
+    event.listen(engine, "checkin", returned)
+    event.listen(engine, "checkout", check)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -131,7 +177,8 @@ def database_unavailable(error: OperationalError | PoolTimeoutError) -> Response
 def init_database(app: Flask, db: SQLAlchemy, migrate: Migrate, migrations_directory: Path) -> None:
     """Initialise ``db`` and ``migrate`` on ``app`` and register the database readiness check.
 
-    A SQLite file's folder is created if missing; SQLite connections get foreign keys and WAL.
+    A SQLite file's folder is created if missing; SQLite connections get foreign keys and WAL;
+    PostgreSQL connections are checked before use (:func:`ping_stale_connections`).
     A request the database cannot serve now gets 503 with Retry-After
     (:func:`database_unavailable`).
     """
@@ -154,6 +201,8 @@ def init_database(app: Flask, db: SQLAlchemy, migrate: Migrate, migrations_direc
         engine: Engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+        elif engine.dialect.name == "postgresql":
+            ping_stale_connections(engine)
         watch_pool(engine, app.config.get("SERVICE_NAME") or app.name)
     add_readiness_check(app, "database", database_check(db))
     app.register_error_handler(OperationalError, database_unavailable)
