@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from werkzeug.exceptions import NotFound
 
 from api_service.extensions import db
@@ -67,7 +67,17 @@ def get_owned(model: type[Owned], object_id: int, *, write: bool = False) -> Own
     return found
 
 
+def _owner_query(model: type[Project] | type[Task]) -> Select[tuple[str]]:
+    table = model.__table__
+    return select(table.c.owner_id).where(table.c.id == bindparam("id"))
+
+
+#: Built once, run on the session's connection: building the statement and the ORM's execution
+#: layer cost more than the read itself (docs/benchmarks.md, "API").
+_OWNER_OF = {Project: _owner_query(Project), Task: _owner_query(Task)}
+
+
 def check_owned(model: type[Project] | type[Task], object_id: int, *, write: bool = False) -> None:
     """:func:`get_owned` without loading the object: one indexed read of its owner."""
-    owner_id = db.session.scalar(select(model.owner_id).where(model.id == object_id))
+    owner_id = db.session.connection().scalar(_OWNER_OF[model], {"id": object_id})
     authorize(model, object_id, owner_id, write=write)

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request, url_for
-from sqlalchemy import ColumnElement, Select, func, nulls_last, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, nulls_last, or_, select
 
 from api_service.dumping import compile_dump
 from api_service.extensions import db
@@ -30,6 +30,11 @@ URL_SAFE = "!$'()*,/:;?@"
 _dump_project_row = compile_dump(ProjectSchema(), from_mapping=True)
 # The tags are not a column: task_page adds them from one query for the whole page.
 _dump_task_row = compile_dump(TaskSchema(exclude=("tags",)), from_mapping=True)
+_TAGS_OF = (
+    select(TaskTag.__table__.c.task_id, TaskTag.__table__.c.tag)
+    .where(TaskTag.__table__.c.task_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TaskTag.__table__.c.tag)
+)
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,12 @@ class Page:
 
 def _page_rows(statement: Select[Any], page: int, per_page: int) -> tuple[Sequence[Any], int]:
     """The rows of one page of ``statement``, and the total from one COUNT."""
+    # Core statements on the session's connection (its transaction): the ORM's execution layer
+    # would only look for entities that a select of table columns does not have.
+    connection = db.session.connection()
     count = select(func.count()).select_from(statement.order_by(None).subquery())
-    total = db.session.scalar(count) or 0
-    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page))
+    total = connection.scalar(count) or 0
+    rows = connection.execute(statement.limit(per_page).offset((page - 1) * per_page))
     return rows.mappings().all(), total
 
 
@@ -99,8 +107,7 @@ def task_page(statement: Select[Any], page: int, per_page: int) -> Page:
         item["tags"] = []
         by_id[item["id"]] = item
     if by_id:
-        tags = select(TaskTag.task_id, TaskTag.tag).where(TaskTag.task_id.in_(by_id))
-        for task_id, tag in db.session.execute(tags.order_by(TaskTag.tag)):
+        for task_id, tag in db.session.connection().execute(_TAGS_OF, {"ids": list(by_id)}):
             by_id[task_id]["tags"].append(tag)
     return Page(items=items, total=total, page=page, per_page=per_page)
 
