@@ -6,16 +6,17 @@
 * A token made for an API client (a personal access token's) carries scopes: reads need
   ``tasks:read``, every change ``tasks:write``, or the answer is a 403 naming the missing scope.
 
-Resources call :func:`get_owned` (the object, authorised) or :func:`check_owned` (only the
-right to it, reading the owner column alone: a task list needs no project object).
+Resources call :func:`get_owned` (the object, authorised), :func:`get_owned_row` (its columns,
+to read it without an ORM object) or :func:`check_owned` (only the right to it, reading the
+owner column alone: a task list needs no project object).
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import g, request
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import RowMapping, Select, bindparam, select
 from werkzeug.exceptions import NotFound
 
 from api_service.extensions import db
@@ -75,6 +76,22 @@ def _owner_query(model: type[Project] | type[Task]) -> Select[tuple[str]]:
 #: Built once, run on the session's connection: building the statement and the ORM's execution
 #: layer cost more than the read itself (docs/benchmarks.md, "API").
 _OWNER_OF = {Project: _owner_query(Project), Task: _owner_query(Task)}
+
+
+def _row_query(model: type[Project] | type[Task]) -> Select[Any]:
+    table = model.__table__
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+_ROW_OF = {Project: _row_query(Project), Task: _row_query(Task)}
+
+
+def get_owned_row(model: type[Project] | type[Task], object_id: int) -> RowMapping:
+    """:func:`get_owned` for reading only: the object's columns as a row, no ORM object."""
+    found = db.session.connection().execute(_ROW_OF[model], {"id": object_id}).mappings().first()
+    authorize(model, object_id, None if found is None else found["owner_id"], write=False)
+    assert found is not None  # authorize raised otherwise
+    return found
 
 
 def check_owned(model: type[Project] | type[Task], object_id: int, *, write: bool = False) -> None:

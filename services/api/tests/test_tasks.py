@@ -6,6 +6,7 @@ from flask import Flask
 
 from api_service.extensions import db
 from api_service.models import Task, TaskTag
+from servicekit.testing import count_queries
 from tests.support import ApiClient, create_project, create_task
 
 
@@ -66,6 +67,21 @@ def test_get_and_304(alice: ApiClient) -> None:
     url = f"/v1/tasks/{task['id']}"
     assert alice.get(url).headers["ETag"] == task["etag"]
     assert alice.get(url, headers={"If-None-Match": task["etag"]}).status_code == 304
+
+
+def test_a_read_is_the_row_and_its_tags_and_a_304_the_row_alone(
+    app: Flask, alice: ApiClient
+) -> None:
+    task = create_task(alice, create_project(alice)["id"], tags=["b", "a"])
+    url = f"/v1/tasks/{task['id']}"
+    with app.app_context(), count_queries(db) as statements:
+        response = alice.get(url)
+    assert response.json == {key: value for key, value in task.items() if key != "etag"}
+    assert response.json["tags"] == ["a", "b"]
+    assert len(statements) == 2
+    with app.app_context(), count_queries(db) as statements:
+        assert alice.get(url, headers={"If-None-Match": task["etag"]}).status_code == 304
+    assert len(statements) == 1  # the client's copy is current: no tags to read
 
 
 def test_patch_tags_only_changes_the_version_and_etag(alice: ApiClient) -> None:

@@ -102,14 +102,19 @@ def task_page(statement: Select[Any], page: int, per_page: int) -> Page:
     """One page of the tasks ``statement`` (from task_query) selects, each with its tags."""
     rows, total = _page_rows(statement, page, per_page)
     items = [_dump_task_row(row) for row in rows]
+    add_tags(items)
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def add_tags(tasks: Sequence[dict[str, Any]]) -> None:
+    """Give each dumped task of ``tasks`` its ``tags`` (sorted), from one query for them all."""
     by_id: dict[int, dict[str, Any]] = {}
-    for item in items:
-        item["tags"] = []
-        by_id[item["id"]] = item
+    for task in tasks:
+        task["tags"] = []
+        by_id[task["id"]] = task
     if by_id:
         for task_id, tag in db.session.connection().execute(_TAGS_OF, {"ids": list(by_id)}):
             by_id[task_id]["tags"].append(tag)
-    return Page(items=items, total=total, page=page, per_page=per_page)
 
 
 def _order(model: type[Project] | type[Task], sort: str) -> list[ColumnElement[Any]]:

@@ -5,6 +5,9 @@ every object belongs to the user in it (the rules are in api_service.permissions
 describes itself for the OpenAPI document (``@documented``; its docstring is the summary).
 """
 
+# length: the four resources and the ItemResource they share, each method beside the OpenAPI
+# description it carries (@documented); split apart, a reader would chase one operation across
+# files.
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,7 +25,13 @@ from api_service.apidoc import documented
 from api_service.dumping import CompiledDump, compile_dump
 from api_service.extensions import db
 from api_service.models import Project, Task
-from api_service.permissions import caller, check_owned, get_owned, require_scope_for_method
+from api_service.permissions import (
+    caller,
+    check_owned,
+    get_owned,
+    get_owned_row,
+    require_scope_for_method,
+)
 from api_service.schemas import (
     ProjectInputSchema,
     ProjectListQuerySchema,
@@ -40,7 +49,7 @@ from api_service.v1.http import (
     require_if_match,
     stale_is_412,
 )
-from api_service.v1.queries import project_page, project_query, task_page, task_query
+from api_service.v1.queries import add_tags, project_page, project_query, task_page, task_query
 from servicekit.bearer import bearer_required
 
 ResourceResult = tuple[dict[str, Any], int, dict[str, str]] | Response
@@ -85,6 +94,8 @@ class ItemResource(ApiResource):
     model: ClassVar[type[Project] | type[Task]]
     input_schema: ClassVar[Schema]
     dump: ClassVar[CompiledDump]
+    #: The same output from the object's row (:meth:`read` needs no ORM object).
+    dump_row: ClassVar[CompiledDump]
     #: The endpoint of the object's URL and the name of its id there, for Location.
     item_endpoint: ClassVar[str]
     url_variable: ClassVar[str]
@@ -117,9 +128,18 @@ class ItemResource(ApiResource):
             setattr(item, name, value)
 
     def read(self, object_id: int) -> ResourceResult:
-        """The object, or 304 when the client's copy is current."""
-        item = get_owned(self.model, object_id)
-        return not_modified(etag_of(item)) or self.represent(item)
+        """The object, or 304 when the client's copy is current.
+
+        Read as a row, not an ORM object: nothing is changed, so the identity map, change
+        tracking and relationship loading would be work for nothing (docs/benchmarks.md, "API").
+        """
+        row = get_owned_row(self.model, object_id)
+        etag = etag_for(self.model.__tablename__, row["id"], row["version"])
+        return not_modified(etag) or (self.represented_row(row), 200, {"ETag": quote_etag(etag)})
+
+    def represented_row(self, row: Any) -> dict[str, Any]:
+        """The JSON of the object read as ``row``."""
+        return self.dump_row(row)
 
     def update(self, object_id: int, *, partial: bool) -> ResourceResult:
         """Replace the object (PUT) or some of its fields (PATCH, ``partial``)."""
@@ -144,6 +164,7 @@ class ProjectItem(ItemResource):
     model = Project
     input_schema = PROJECT_INPUT
     dump = compile_dump(ProjectSchema())
+    dump_row = compile_dump(ProjectSchema(), from_mapping=True)
     item_endpoint = "v1.project"
     url_variable = "project_id"
 
@@ -174,8 +195,15 @@ class TaskItem(ItemResource):
     model = Task
     input_schema = TASK_INPUT
     dump = compile_dump(TaskSchema())
+    # The tags are not a column: represented_row adds them from their own query.
+    dump_row = compile_dump(TaskSchema(exclude=("tags",)), from_mapping=True)
     item_endpoint = "v1.task"
     url_variable = "task_id"
+
+    def represented_row(self, row: Any) -> dict[str, Any]:
+        task = self.dump_row(row)
+        add_tags([task])
+        return task
 
     def apply(self, item: Any, data: dict[str, Any]) -> None:
         if "tags" in data:
