@@ -142,8 +142,8 @@ def test_the_filtered_task_list_reads_tasks_through_indexes(system: System) -> N
             query = {"sort": "-created_at", **params}
             if "status" in query:
                 query["status"] = Status(query["status"])
-            statement = task_query(project, query)
-            page = statement.limit(20).offset(20)
-            count = select(func.count()).select_from(statement.order_by(None).subquery())
+            statements = task_query(project, query)
+            page = statements.page.params(**statements.values, limit=20, offset=20)
+            count = statements.count.params(**statements.values)
             assert sequential_scans(page) & {"tasks", "task_tags"} == set(), params
             assert sequential_scans(count) & {"tasks", "task_tags"} == set(), params

@@ -68,7 +68,7 @@ def get_owned(model: type[Owned], object_id: int, *, write: bool = False) -> Own
     return found
 
 
-def _owner_query(model: type[Project] | type[Task]) -> Select[tuple[str]]:
+def _owner_query(model: type[Project] | type[Task]) -> Select[Any]:
     table = model.__table__
     return select(table.c.owner_id).where(table.c.id == bindparam("id"))
 
@@ -96,5 +96,5 @@ def get_owned_row(model: type[Project] | type[Task], object_id: int) -> RowMappi
 
 def check_owned(model: type[Project] | type[Task], object_id: int, *, write: bool = False) -> None:
     """:func:`get_owned` without loading the object: one indexed read of its owner."""
-    owner_id = db.session.connection().scalar(_OWNER_OF[model], {"id": object_id})
+    owner_id: str | None = db.session.connection().scalar(_OWNER_OF[model], {"id": object_id})
     authorize(model, object_id, owner_id, write=write)

@@ -11,13 +11,14 @@ the per-row relationship loading would be work for nothing (docs/benchmarks.md, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import request, url_for
-from sqlalchemy import ColumnElement, Select, bindparam, func, nulls_last, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, nulls_last, or_, select
 
 from api_service.dumping import compile_dump
 from api_service.extensions import db
@@ -80,27 +81,48 @@ class Page:
         return {"Link": ", ".join(links), "X-Total-Count": str(self.total)}
 
 
-def _page_rows(statement: Select[Any], page: int, per_page: int) -> tuple[Sequence[Any], int]:
-    """The rows of one page of ``statement``, and the total from one COUNT."""
+@dataclass(frozen=True)
+class ListQuery:
+    """A list's statements, with bind parameters, and the values for this request.
+
+    The statements depend only on which filters are given and on the sort key, so they are
+    built once per such shape (:func:`_task_statements`, :func:`_project_statements`):
+    building a filtered, sorted select, its COUNT and its page cost more CPU than running them.
+    """
+
+    page: Select[Any]
+    count: Select[Any]
+    values: dict[str, Any]
+
+
+def _list_statements(statement: Select[Any]) -> tuple[Select[Any], Select[Any]]:
+    page = statement.limit(bindparam("limit", type_=Integer))
+    page = page.offset(bindparam("offset", type_=Integer))
+    count = select(func.count()).select_from(statement.order_by(None).subquery())
+    return page, count
+
+
+def _page_rows(query: ListQuery, page: int, per_page: int) -> tuple[Sequence[Any], int]:
+    """The rows of one page of ``query``, and the total from one COUNT."""
     # Core statements on the session's connection (its transaction): the ORM's execution layer
     # would only look for entities that a select of table columns does not have.
     connection = db.session.connection()
-    count = select(func.count()).select_from(statement.order_by(None).subquery())
-    total = connection.scalar(count) or 0
-    rows = connection.execute(statement.limit(per_page).offset((page - 1) * per_page))
+    total = connection.scalar(query.count, query.values) or 0
+    paging = {"limit": per_page, "offset": (page - 1) * per_page}
+    rows = connection.execute(query.page, {**query.values, **paging})
     return rows.mappings().all(), total
 
 
-def project_page(statement: Select[Any], page: int, per_page: int) -> Page:
-    """One page of the projects ``statement`` (from project_query) selects."""
-    rows, total = _page_rows(statement, page, per_page)
+def project_page(query: ListQuery, page: int, per_page: int) -> Page:
+    """One page of the projects of ``query`` (from project_query)."""
+    rows, total = _page_rows(query, page, per_page)
     items = [_dump_project_row(row) for row in rows]
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
-def task_page(statement: Select[Any], page: int, per_page: int) -> Page:
-    """One page of the tasks ``statement`` (from task_query) selects, each with its tags."""
-    rows, total = _page_rows(statement, page, per_page)
+def task_page(query: ListQuery, page: int, per_page: int) -> Page:
+    """One page of the tasks of ``query`` (from task_query), each with its tags."""
+    rows, total = _page_rows(query, page, per_page)
     items = [_dump_task_row(row) for row in rows]
     add_tags(items)
     return Page(items=items, total=total, page=page, per_page=per_page)
@@ -126,37 +148,55 @@ def _order(model: type[Project] | type[Task], sort: str) -> list[ColumnElement[A
     return [nulls_last(ordered), tie_break]
 
 
-def project_query(owner_id: str | None, params: dict[str, Any]) -> Select[Any]:
-    """Projects of ``owner_id`` (every owner's when None), filtered and sorted by ``params``."""
+@lru_cache(maxsize=64)
+def _project_statements(by_owner: bool, archived: bool, sort: str) -> tuple[Select[Any], ...]:
     statement = select(Project.__table__)
-    if owner_id is not None:
-        statement = statement.where(Project.owner_id == owner_id)
-    if "archived" in params:
-        statement = statement.where(Project.archived == params["archived"])
-    return statement.order_by(*_order(Project, params["sort"]))
+    if by_owner:
+        statement = statement.where(Project.owner_id == bindparam("owner_id"))
+    if archived:
+        statement = statement.where(Project.archived == bindparam("archived"))
+    return _list_statements(statement.order_by(*_order(Project, sort)))
+
+
+def project_query(owner_id: str | None, params: dict[str, Any]) -> ListQuery:
+    """Projects of ``owner_id`` (every owner's when None), filtered and sorted by ``params``."""
+    archived = "archived" in params
+    page, count = _project_statements(owner_id is not None, archived, params["sort"])
+    values = {"owner_id": owner_id, "archived": params.get("archived")}
+    return ListQuery(page, count, values)
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def task_query(project_id: int, params: dict[str, Any]) -> Select[Any]:
+#: The task filters of the query string, each a condition on a bind parameter of its name.
+TASK_FILTERS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "status": lambda: Task.status == bindparam("status"),
+    "priority": lambda: Task.priority == bindparam("priority"),
+    "due_before": lambda: Task.due_date <= bindparam("due_before"),
+    "due_after": lambda: Task.due_date >= bindparam("due_after"),
+    "tag": lambda: Task.id.in_(select(TaskTag.task_id).where(TaskTag.tag == bindparam("tag"))),
+    "q": lambda: or_(
+        Task.title.ilike(bindparam("q"), escape="\\"),
+        Task.notes.ilike(bindparam("q"), escape="\\"),
+    ),
+}
+
+
+@lru_cache(maxsize=256)
+def _task_statements(filters: tuple[str, ...], sort: str) -> tuple[Select[Any], ...]:
+    statement = select(Task.__table__).where(Task.project_id == bindparam("project_id"))
+    for name in filters:
+        statement = statement.where(TASK_FILTERS[name]())
+    return _list_statements(statement.order_by(*_order(Task, sort)))
+
+
+def task_query(project_id: int, params: dict[str, Any]) -> ListQuery:
     """The tasks of a project, filtered and sorted by the validated query ``params``."""
-    statement = select(Task.__table__).where(Task.project_id == project_id)
-    if "status" in params:
-        statement = statement.where(Task.status == params["status"])
-    if "priority" in params:
-        statement = statement.where(Task.priority == params["priority"])
-    if "due_before" in params:
-        statement = statement.where(Task.due_date <= params["due_before"])
-    if "due_after" in params:
-        statement = statement.where(Task.due_date >= params["due_after"])
-    if "tag" in params:
-        tagged = select(TaskTag.task_id).where(TaskTag.tag == params["tag"])
-        statement = statement.where(Task.id.in_(tagged))
-    if "q" in params:
-        pattern = f"%{_escape_like(params['q'])}%"
-        statement = statement.where(
-            or_(Task.title.ilike(pattern, escape="\\"), Task.notes.ilike(pattern, escape="\\"))
-        )
-    return statement.order_by(*_order(Task, params["sort"]))
+    filters = tuple(name for name in TASK_FILTERS if name in params)
+    page, count = _task_statements(filters, params["sort"])
+    values = {name: params[name] for name in filters}
+    if "q" in values:
+        values["q"] = f"%{_escape_like(values['q'])}%"
+    return ListQuery(page, count, {"project_id": project_id, **values})
