@@ -10,6 +10,7 @@ from flask import Flask
 
 from api_service.extensions import db
 from api_service.models import Project, Task
+from api_service.v1.resources import TASK_LIST_QUERY
 from tests.support import ApiClient, create_project, create_task
 
 
@@ -154,3 +155,27 @@ def test_invalid_query_parameters_are_422(alice: ApiClient) -> None:
         response = alice.get(f"{url}?{query}")
         assert response.status_code == 422, query
         assert response.mimetype == "application/problem+json"
+
+
+def test_a_valid_query_string_is_validated_once_and_an_invalid_one_every_time(
+    alice: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = create_project(alice)
+    create_task(alice, project["id"], title="Repot the fern", priority=2)
+    url = f"/v1/projects/{project['id']}/tasks"
+    validated: list[Any] = []
+    load = TASK_LIST_QUERY.load
+
+    def counted(data: Any, **kwargs: Any) -> Any:
+        validated.append(dict(data))
+        return load(data, **kwargs)
+
+    monkeypatch.setattr(TASK_LIST_QUERY, "load", counted)
+    query = "priority=2&sort=title&q=fern-check"
+    for _ in range(3):
+        assert alice.get(f"{url}?{query}").status_code == 200
+    assert alice.get(f"{url}?{query}&page=2").status_code == 200  # another text: validated
+    assert len(validated) == 2
+    for _ in range(2):
+        assert alice.get(f"{url}?priority=9").status_code == 422
+    assert len(validated) == 4

@@ -44,9 +44,26 @@ def load(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
     return _validated(schema, json_body(), "request body", partial=partial)
 
 
+#: How many valid query strings load_query remembers (per process); when full it starts afresh.
+QUERIES_KEPT = 256
+_valid_queries: dict[tuple[Schema, bytes], dict[str, Any]] = {}
+
+
 def load_query(schema: Schema) -> dict[str, Any]:
-    """Validate the query string with ``schema``; 422 listing each parameter's messages."""
-    return _validated(schema, request.args, "query string")
+    """Validate the query string with ``schema``; 422 listing each parameter's messages.
+
+    The result of a valid query string is kept: clients ask the same lists again and again
+    (paging, polling), and marshmallow's validation of a few parameters cost as much as a SQL
+    statement (docs/benchmarks.md, "API"). It depends on nothing but the text and the schema.
+    """
+    key = (schema, request.query_string)
+    known = _valid_queries.get(key)
+    if known is None:
+        known = _validated(schema, request.args, "query string")
+        if len(_valid_queries) >= QUERIES_KEPT:
+            _valid_queries.clear()
+        _valid_queries[key] = known
+    return dict(known)
 
 
 def etag_for(kind: str, object_id: int, version: int) -> str:
