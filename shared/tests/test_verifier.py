@@ -13,6 +13,7 @@ from typing import Any
 import jwt
 import pytest
 
+from servicekit import verifier as verifier_module
 from servicekit.revocation import MemoryRevocationStore
 from servicekit.settings import ConfigError
 from servicekit.testing import TestTokenIssuer
@@ -203,6 +204,24 @@ def test_a_token_is_checked_in_full_once_and_its_revocation_every_time(
     store.revoke_token(first.token_id, first.expires_at)
     with pytest.raises(TokenError, match="revoked"):  # ...but the revocation was
         verifier.verify(token)
+
+
+def test_the_verifier_remembers_a_bounded_number_of_tokens(
+    key: TestTokenIssuer, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verifier_module, "VERIFIED_TOKENS_KEPT", 1)
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, **options: Any) -> Any:
+        decoded.append(token)
+        return decode(token, **options)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    first, second = key.mint(), key.mint()
+    for token in (first, first, second, first):
+        verifier.verify(token)
+    assert decoded == [first, second, first]  # the second forgot the first
 
 
 def test_a_remembered_token_still_expires(
