@@ -107,14 +107,14 @@ class Task(db.Model):  # type: ignore[name-defined,misc]
         return [row.tag for row in self.tag_rows]
 
     def set_tags(self, tags: list[str]) -> None:
-        """Replace the tags, keeping the rows of tags that stay."""
+        """Replace the tags of a stored task, keeping the rows of tags that stay (a new task
+        gets its tags from ``api_service.v1.resources.insert_task``)."""
         wanted = sorted(set(tags))
         kept = {row.tag: row for row in self.tag_rows if row.tag in wanted}
         self.tag_rows = [kept.get(tag) or TaskTag(tag=tag) for tag in wanted]
-        # Tag rows live in their own table; touching a stored task makes its version (and so
-        # its ETag) change when only the tags did. A new task gets both times when inserted.
-        if self.id is not None:  # stored already
-            self.updated_at = utcnow()
+        # Tag rows live in their own table; touching the task makes its version (and so its
+        # ETag) change when only the tags did.
+        self.updated_at = utcnow()
 
 
 class TaskTag(db.Model):  # type: ignore[name-defined,misc]

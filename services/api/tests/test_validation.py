@@ -10,6 +10,7 @@ from flask import Flask
 
 from api_service.extensions import db
 from api_service.models import Project, Task
+from api_service.v1 import http
 from api_service.v1.resources import TASK_LIST_QUERY
 from tests.support import ApiClient, create_project, create_task
 
@@ -179,3 +180,13 @@ def test_a_valid_query_string_is_validated_once_and_an_invalid_one_every_time(
     for _ in range(2):
         assert alice.get(f"{url}?priority=9").status_code == 422
     assert len(validated) == 4
+
+
+def test_the_remembered_query_strings_are_bounded(
+    alice: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http, "QUERIES_KEPT", 1)
+    url = f"/v1/projects/{create_project(alice)['id']}/tasks"
+    for query in ("sort=title&per_page=7", "sort=title&per_page=8", "sort=title&per_page=7"):
+        response = alice.get(f"{url}?{query}")
+        assert response.json["per_page"] == int(query[-1])
