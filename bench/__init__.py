@@ -6,4 +6,6 @@
 * :mod:`bench.wrk`       one wrk run, its numbers as a :class:`bench.wrk.Result`
 * :mod:`bench.run`       the whole run, inside ``deploy/native.py``
 * :mod:`bench.report`    the table, the targets, the JSON file and the chart
+* :mod:`bench.hookcost`  the shared hooks' CPU per request, in process
+* :mod:`bench.inprocess` the api's hot endpoints against the bare views, in process
 """
