@@ -21,6 +21,7 @@ from blog_service.dev.views import bp as dev_bp
 from blog_service.devidentity import use_development_identity
 from blog_service.extensions import csrf, db, limiter, login_manager, migrate
 from blog_service.feed.views import bp as feed_bp
+from blog_service.links import link_for
 from blog_service.posts.views import bp as posts_bp
 from blog_service.site.views import bp as site_bp
 from servicekit import init_service
@@ -96,6 +97,7 @@ def _register_url() -> str | None:
 def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         page_url=_page_url,
+        link_for=link_for,
         can_write=permissions.can_write,
         can_edit_post=permissions.can_edit_post,
         can_delete_comment=permissions.can_delete_comment,

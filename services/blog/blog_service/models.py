@@ -179,6 +179,11 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
     __mapper_args__ = {"version_id_col": version}
 
     @property
+    def tag_names(self) -> list[str]:
+        """The names of the post's tags, in name order (as a list's rows give them)."""
+        return [tag.name for tag in self.tags]
+
+    @property
     def is_published(self) -> bool:
         """Whether everyone may read the post."""
         return self.status == PUBLISHED

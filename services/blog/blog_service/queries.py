@@ -1,26 +1,46 @@
 """The queries behind the blog's pages, each a fixed number of SQL statements.
 
 A page of posts costs the same whether the blog has 3 posts or 3,000, and reads only that page:
-one SELECT through the ``(status, published_at, id)`` index, and one SELECT for the tags of every
-post on the page (``selectin`` loading). There is no COUNT: pages are keyset pages, "older than
-this post" and "newer than this post" (a link carries the sort key of the post it continues
-from), so page 100 costs what page 1 costs and the total is never needed. Each post carries its
-own ``comment_count`` (kept up to date as comments come and go, see models.py), so no page reads
-the comments table to count them.
+ONE SELECT through the ``(status, published_at, id)`` index, each post's tag names gathered by a
+subquery in the same statement (see :func:`tag_names`). There is no COUNT: pages are keyset
+pages, "older than this post" and "newer than this post" (a link carries the sort key of the post
+it continues from), so page 100 costs what page 1 costs and the total is never needed. Each post
+carries its own ``comment_count`` (kept up to date as comments come and go, see models.py), so no
+page reads the comments table to count them.
+
+A list reads rows, not ``Post`` entities: a card needs a dozen columns and the tag names, and the
+ORM's identity map, attribute instrumentation and relationship loading would cost more CPU than
+the rest of the query. A row answers ``post.slug``, ``post.tag_names``, ``post.is_published`` as
+an entity does, so the templates show either.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal_column, select, true, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, defer
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Row,
+    Select,
+    Text,
+    TypeDecorator,
+    func,
+    literal_column,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy.orm import InstrumentedAttribute
 
 from blog_service.extensions import db
-from blog_service.models import PUBLISHED, Comment, Post, search_document
+from blog_service.models import PUBLISHED, Comment, Post, Tag, post_tags, search_document
 
 #: How a position in a list looks in a URL: the sort time in UTC and the post's id.
 _CURSOR = re.compile(r"(\d{8}T\d{6}\.\d{6})Z-(\d{1,10})")
@@ -60,25 +80,89 @@ class Cursor:
 class Page:
     """One page of a list: its posts and the cursors of the pages on either side (if any)."""
 
-    items: list[Post]
+    items: list[Row[Any]]
     newer: Cursor | None = None
     older: Cursor | None = None
 
 
-def for_cards(statement: Select[Any]) -> Select[Any]:
-    """``statement`` (selecting posts) without the bodies: a list shows titles and summaries."""
-    return statement.options(defer(Post.body), defer(Post.body_html))
+class _TagNames(TypeDecorator[list[str]]):
+    """The tag names :func:`tag_names` selects, as a sorted list of str on either database."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str]:  # noqa: ARG002
+        if isinstance(value, str):  # SQLite's JSON array, in no particular order
+            return sorted(json.loads(value))
+        return list(value or [])
+
+
+def tag_names(dialect: str) -> ColumnElement[list[str]]:
+    """The names of the tags of the post of each row, in name order (a correlated subquery).
+
+    PostgreSQL builds the array itself, ``ARRAY(SELECT ...)`` on the post_tags primary key, and
+    the driver hands it over as a list; SQLite (the development database) has no arrays, so it
+    sends a JSON array that the column's type reads back.
+    """
+    names = select(Tag.name).join(post_tags, post_tags.c.tag_id == Tag.id)
+    names = names.where(post_tags.c.post_id == Post.id)
+    column: ColumnElement[Any]
+    if dialect == "postgresql":
+        column = func.array(names.order_by(Tag.name).scalar_subquery())
+    else:
+        column = names.with_only_columns(func.json_group_array(Tag.name)).scalar_subquery()
+    return type_coerce(column, _TagNames).label("tag_names")
+
+
+@cache
+def _cards(dialect: str) -> Select[Any]:
+    """The SELECT of what a card shows (no bodies) on ``dialect``.
+
+    Built once: making a statement of a dozen columns and a subquery costs more CPU than running
+    it once compiled (SQLAlchemy keeps the compiled SQL; a statement is never changed in place).
+    """
+    columns: list[ColumnElement[Any] | InstrumentedAttribute[Any]] = [
+        Post.id,
+        Post.slug,
+        Post.title,
+        Post.summary,
+        Post.published_at,
+        Post.updated_at,
+        Post.author_id,
+        Post.author_name,
+        Post.comment_count,
+        Post.cover_sha256,
+        Post.cover_alt,
+        (Post.status == PUBLISHED).label("is_published"),
+        tag_names(dialect),
+    ]
+    return select(*columns)
+
+
+@cache
+def _published_cards(dialect: str) -> Select[Any]:
+    return _cards(dialect).where(Post.status == PUBLISHED)
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def cards(*criteria: ColumnElement[bool]) -> Select[Any]:
+    """Rows of the posts matching ``criteria`` with what a card shows (no bodies), unordered."""
+    return _cards(_dialect()).where(*criteria)
 
 
 def published_posts(*criteria: ColumnElement[bool]) -> Select[Any]:
-    """Published posts matching ``criteria`` (unordered: :func:`keyset_page` orders them)."""
-    return select(Post).where(Post.status == PUBLISHED, *criteria)
+    """Cards of the published posts matching ``criteria`` (:func:`keyset_page` orders them)."""
+    return _published_cards(_dialect()).where(*criteria)
 
 
-def newest_published(limit: int) -> list[Post]:
-    """The ``limit`` newest published posts, bodies included (the feed)."""
-    statement = published_posts().order_by(Post.published_at.desc(), Post.id.desc())
-    return list(db.session.scalars(statement.limit(limit)))
+def newest_published(limit: int) -> list[Row[Any]]:
+    """The ``limit`` newest published posts, cards with their bodies' HTML (the feed)."""
+    statement = published_posts().add_columns(Post.body_html)
+    statement = statement.order_by(Post.published_at.desc(), Post.id.desc())
+    return list(db.session.execute(statement.limit(limit)))
 
 
 def keyset_page(
@@ -89,8 +173,8 @@ def keyset_page(
     before: Cursor | None = None,
     after: Cursor | None = None,
 ) -> Page:
-    """The page of ``statement`` newest first by ``sort`` (then id), older than ``before`` or
-    newer than ``after`` (the first page without either).
+    """The page of ``statement`` (:func:`cards`) newest first by ``sort`` (then id), older than
+    ``before`` or newer than ``after`` (the first page without either).
 
     One more row than the page holds is read to know whether an older page exists; a newer
     page is read in ascending order and turned round.
@@ -98,7 +182,7 @@ def keyset_page(
     key = tuple_(sort, Post.id)
     if after is not None:
         rows = list(
-            db.session.scalars(
+            db.session.execute(
                 statement.where(key > (after.time, after.id))
                 .order_by(sort.asc(), Post.id.asc())
                 .limit(per_page + 1)
@@ -111,7 +195,7 @@ def keyset_page(
         return Page(items, newer=newer, older=_cursor(items[-1], sort))
     where = key < (before.time, before.id) if before is not None else true()
     rows = list(
-        db.session.scalars(
+        db.session.execute(
             statement.where(where).order_by(sort.desc(), Post.id.desc()).limit(per_page + 1)
         )
     )
@@ -123,7 +207,7 @@ def keyset_page(
     return Page(items, newer=newer, older=older)
 
 
-def _cursor(post: Post, sort: InstrumentedAttribute[Any]) -> Cursor:
+def _cursor(post: Row[Any], sort: InstrumentedAttribute[Any]) -> Cursor:
     return Cursor(getattr(post, sort.key), post.id)
 
 
@@ -143,7 +227,7 @@ def search_criteria(text: str) -> ColumnElement[bool]:
     search engines). SQLite has no such index: the title or body contains ``text``, case
     aside (% and _ are literal), which reads every post but suits a development database.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _dialect() == "postgresql":
         query = func.websearch_to_tsquery(literal_column("'english'::regconfig"), text)
         return search_document(Post.title, Post.body).bool_op("@@")(query)
     return Post.title.icontains(text, autoescape=True) | Post.body.icontains(text, autoescape=True)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from blog_service.extensions import db
 from blog_service.models import Post
-from tests.support import csrf_token, make_post
+from tests.support import csrf_token, make_comment, make_post
 
 
 def post_data(client: FlaskClient, url: str = "/posts/new", **fields: object) -> dict[str, object]:
@@ -273,6 +273,29 @@ def test_tag_page(app: Flask, client: FlaskClient) -> None:
     assert "Untagged" not in page
     assert "Tagged draft" not in page
     assert client.get("/tags/unknown").status_code == 404
+
+
+def test_a_tag_with_only_drafts_is_an_empty_page(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        make_post("Not yet", tags=["later"], published=False)
+    response = client.get("/tags/later")
+    assert response.status_code == 200
+    assert "No posts here yet." in response.get_data(as_text=True)
+
+
+def test_a_card_shows_the_post_its_author_count_and_tags(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        post = make_post("Carded", author_id="7 & 8", author_name="Zoë", tags=["zeta", "alpha"])
+        make_comment(post)
+        make_post("Bare", author_id="2", author_name="bob", age_minutes=5)
+    page = client.get("/").get_data(as_text=True)
+    card = page[page.index('<article class="card">') : page.index("</article>")]
+    assert '<a href="/posts/carded">Carded</a>' in card
+    assert '<a href="/authors/7%20&amp;%208">Zoë</a>' in card
+    assert "1 comment" in card
+    # Tags in name order, each linking to its page.
+    assert card.index('<a href="/tags/alpha">alpha</a>') < card.index('href="/tags/zeta"')
+    assert "0 comments" in page
 
 
 def test_author_page(app: Flask, client: FlaskClient) -> None:

@@ -33,7 +33,7 @@ from blog_service.queries import (
     BadCursorError,
     Cursor,
     Page,
-    for_cards,
+    cards,
     keyset_page,
     post_comments,
     published_posts,
@@ -67,13 +67,13 @@ def _cursor_argument(name: str) -> Cursor | None:
 
 
 def _page_of(statement: Select[Any], sort: InstrumentedAttribute[Any] = Post.published_at) -> Page:
-    """The page of ``statement`` (posts, newest first by ``sort``) that the URL asks for.
+    """The page of ``statement`` (cards, newest first by ``sort``) that the URL asks for.
 
     A page beyond either end of the list (an old link) is a 404, as the first page never is.
     """
     before, after = _cursor_argument("before"), _cursor_argument("after")
     page = keyset_page(
-        for_cards(statement),
+        statement,
         sort,
         current_app.config["BLOG_POSTS_PER_PAGE"],
         before=before,
@@ -94,10 +94,13 @@ def index() -> str:
 @bp.get("/tags/<name>")
 @cacheable_page
 def tag(name: str) -> str:
-    """Published posts with one tag."""
-    tag = db.first_or_404(select(Tag).where(Tag.name == name))
-    page = _page_of(published_posts(Post.tags.any(Tag.id == tag.id)))
-    return render_template("posts/list.html", pagination=page, heading=f"Posts tagged “{tag.name}”")
+    """Published posts with one tag (a 404 when no post was ever given it)."""
+    page = _page_of(published_posts(Post.tags.any(Tag.name == name)))
+    # The page's own statement finds the tag by name: the tag is looked up alone only when the
+    # page is empty, to tell a tag without published posts from one that does not exist.
+    if not page.items:
+        db.first_or_404(select(Tag).where(Tag.name == name))
+    return render_template("posts/list.html", pagination=page, heading=f"Posts tagged “{name}”")
 
 
 @bp.get("/authors/<author_id>")
@@ -124,7 +127,7 @@ def search() -> str:
 @author_required
 def drafts() -> str:
     """The signed-in author's drafts, last changed first."""
-    mine = select(Post).where(Post.status == DRAFT, Post.author_id == current_user.id)
+    mine = cards(Post.status == DRAFT, Post.author_id == current_user.id)
     page = _page_of(mine, sort=Post.updated_at)
     return render_template("posts/list.html", pagination=page, heading="My drafts")
 
