@@ -6,8 +6,9 @@ rate limits in Redis) and the bare app of ``bench.baselines`` read the same Post
 seeded as bench/seed.py seeds the blog (2,000 posts, tags, comments; seeded once, kept), and
 each page is asked for through the Flask test client with ``Cookie: bench=1``, as the bench's
 wrk does: an anonymous reader that the gateway's micro-cache does not answer. Cases alternate
-within each round, the median round is kept (``time.process_time``: this process's CPU, the
-log writer thread's included; not PostgreSQL's).
+within each round, in short rounds so that a change in the machine's load hits them all; each
+figure is the median round (``time.process_time``: this process's CPU, the log writer thread's
+included; not PostgreSQL's), each ratio the median of the rounds' ratios.
 
     python -m bench.blogcost [requests [rounds]]          # the ratios, as JSON then text
     python -m bench.blogcost --profile /  [requests]      # cProfile (CPU clock) of one page
@@ -29,8 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-REQUESTS = 200
-ROUNDS = 5
+REQUESTS = 40
+ROUNDS = 15
 DATABASE_URL = os.environ.get(
     "BLOGCOST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/blogcost"
 )
@@ -150,11 +151,12 @@ def measure(requests: int = REQUESTS, rounds: int = ROUNDS) -> dict[str, float]:
             for name, request in requests_by_name.items():
                 samples[name].append(_cpu_us(request, requests))
     costs = {f"{name}_us": round(statistics.median(values), 1) for name, values in samples.items()}
-    bare = costs["bare_home_us"]
-    for name in requests_by_name:
+    bare = samples["bare_home"]
+    for name, values in samples.items():
         if name != "bare_home":
             # As the bench reports it: the bare view's CPU over the page's (1.0 = as cheap).
-            costs[f"{name}_vs_bare"] = round(bare / costs[f"{name}_us"], 2)
+            ratios = [bare_cpu / cpu for bare_cpu, cpu in zip(bare, values, strict=True)]
+            costs[f"{name}_vs_bare"] = round(statistics.median(ratios), 2)
     return costs
 
 
