@@ -67,7 +67,9 @@ author_required = roles_required("author")
 
 def visible_post(slug: str) -> Post:
     """The post ``slug`` if the current user may see it; a 404 otherwise (drafts stay secret)."""
-    post: Post | None = db.session.scalar(select(Post).where(Post.slug == slug))
+    # The tags come in the same statement (a post has a handful): one round trip, not two.
+    statement = select(Post).where(Post.slug == slug).options(joinedload(Post.tags))
+    post: Post | None = db.session.scalars(statement).unique().one_or_none()
     if post is None or not can_see_post(current_user, post):
         abort(404)
     return post

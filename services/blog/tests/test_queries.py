@@ -69,6 +69,12 @@ def test_a_list_is_one_statement(app: Flask, client: FlaskClient) -> None:
         assert queries_for(app, client, url) == 1, url
 
 
+def test_a_post_page_is_two_statements(app: Flask, client: FlaskClient) -> None:
+    """The post with its tags (joined), then its comments."""
+    fill(app, 3)
+    assert queries_for(app, client, "/posts/post-1") == 2
+
+
 def older_page(app: Flask, client: FlaskClient, url: str) -> str:
     """The URL of the "Older posts" link on ``url``."""
     page = client.get(url).get_data(as_text=True)
