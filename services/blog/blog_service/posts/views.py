@@ -94,7 +94,7 @@ def index() -> str:
 @bp.get("/tags/<name>")
 @cacheable_page
 def tag(name: str) -> str:
-    """Published posts with one tag (a 404 when no post was ever given it)."""
+    """Published posts with one tag (a 404 for a tag that does not exist)."""
     page = _page_of(published_posts(Post.tags.any(Tag.name == name)))
     # The page's own statement finds the tag by name: the tag is looked up alone only when the
     # page is empty, to tell a tag without published posts from one that does not exist.
