@@ -150,6 +150,12 @@ def measure(requests: int = REQUESTS, rounds: int = ROUNDS) -> dict[str, float]:
         for _ in range(rounds):
             for name, request in requests_by_name.items():
                 samples[name].append(_cpu_us(request, requests))
+    return summarise(samples)
+
+
+def summarise(samples: dict[str, list[float]]) -> dict[str, float]:
+    """Each case's median round (``<name>_us``) and each page's median ratio to the bare home
+    in the same round (``<name>_vs_bare``), from the CPU per request of every round."""
     costs = {f"{name}_us": round(statistics.median(values), 1) for name, values in samples.items()}
     bare = samples["bare_home"]
     for name, values in samples.items():

@@ -256,3 +256,19 @@ def test_errors_fail_the_session_and_a_timing_only_when_strict() -> None:
     assert report.exit_status([slow], strict=False) == 0
     assert report.exit_status([slow], strict=True) == 1
     assert report.exit_status([passed, errors], strict=False) == 1
+
+
+def test_the_blog_pages_are_compared_with_the_bare_home_round_by_round() -> None:
+    from bench import blogcost
+
+    pages = ("home", "tag", "author", "feed", "post")
+    # The second round ran on a busier machine: both cases slowed down alike.
+    samples = {
+        "bare_home": [1000.0, 2000.0, 1000.0],
+        **{page: [2000.0, 4000.0, 4000.0] for page in pages},
+    }
+    costs = blogcost.summarise(samples)
+    assert costs["bare_home_us"] == 1000.0
+    assert costs["home_us"] == 4000.0
+    assert costs["home_vs_bare"] == 0.5  # the rounds' ratios: 0.5, 0.5, 0.25
+    assert "home       4000 us  0.50x bare" in blogcost.describe(costs)
