@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +30,7 @@ from sqlalchemy import (
     Select,
     Text,
     TypeDecorator,
+    bindparam,
     func,
     literal_column,
     select,
@@ -154,8 +155,12 @@ def cards(*criteria: ColumnElement[bool]) -> Select[Any]:
 
 
 def published_posts(*criteria: ColumnElement[bool]) -> Select[Any]:
-    """Cards of the published posts matching ``criteria`` (:func:`keyset_page` orders them)."""
-    return _published_cards(_dialect()).where(*criteria)
+    """Cards of the published posts matching ``criteria`` (:func:`keyset_page` orders them).
+
+    Without criteria (the home), always the same statement object: see :func:`_page_statement`.
+    """
+    published = _published_cards(_dialect())
+    return published.where(*criteria) if criteria else published
 
 
 def newest_published(limit: int) -> list[Row[Any]]:
@@ -179,32 +184,46 @@ def keyset_page(
     One more row than the page holds is read to know whether an older page exists; a newer
     page is read in ascending order and turned round.
     """
-    key = tuple_(sort, Post.id)
+    direction = "newer" if after is not None else "older" if before is not None else "first"
+    page_statement = _page_statement(statement, sort.key, per_page, direction)
+    cursor = after or before
+    values = {"time": cursor.time, "id": cursor.id} if cursor is not None else {}
+    rows = list(db.session.execute(page_statement, values))
     if after is not None:
-        rows = list(
-            db.session.execute(
-                statement.where(key > (after.time, after.id))
-                .order_by(sort.asc(), Post.id.asc())
-                .limit(per_page + 1)
-            )
-        )
         items = rows[:per_page][::-1]
         if not items:
             return Page(items)
         newer = _cursor(items[0], sort) if len(rows) > per_page else None
         return Page(items, newer=newer, older=_cursor(items[-1], sort))
-    where = key < (before.time, before.id) if before is not None else true()
-    rows = list(
-        db.session.execute(
-            statement.where(where).order_by(sort.desc(), Post.id.desc()).limit(per_page + 1)
-        )
-    )
     items = rows[:per_page]
     if not items:
         return Page(items)
     older = _cursor(items[-1], sort) if len(rows) > per_page else None
     newer = _cursor(items[0], sort) if before is not None else None
     return Page(items, newer=newer, older=older)
+
+
+@lru_cache(maxsize=64)
+def _page_statement(
+    statement: Select[Any], sort: str, per_page: int, direction: str
+) -> Select[Any]:
+    """``statement`` in page order after (or before) the cursor given as ``:time`` and ``:id``.
+
+    Kept for the next request: the home's statement is the same object every time (see
+    :func:`published_posts`), and SQLAlchemy remembers the cache key of its compiled SQL on
+    the statement object; a page statement made anew costs that key again, more CPU than running
+    the statement. Statements holding a value (a tag, an author) are new objects each time and
+    only pass through.
+    """
+    column = getattr(Post, sort)
+    key = tuple_(column, Post.id)
+    cursor = tuple_(bindparam("time", type_=column.type), bindparam("id", type_=Post.id.type))
+    if direction == "newer":
+        ordered = statement.where(key > cursor).order_by(column.asc(), Post.id.asc())
+    else:
+        where = key < cursor if direction == "older" else true()
+        ordered = statement.where(where).order_by(column.desc(), Post.id.desc())
+    return ordered.limit(per_page + 1)
 
 
 def _cursor(post: Row[Any], sort: InstrumentedAttribute[Any]) -> Cursor:
