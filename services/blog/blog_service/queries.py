@@ -185,7 +185,12 @@ def keyset_page(
     page is read in ascending order and turned round.
     """
     direction = "newer" if after is not None else "older" if before is not None else "first"
-    page_statement = _page_statement(statement, sort.key, per_page, direction)
+    # Only the home's statement is the same object from one request to the next (see
+    # published_posts); one holding a value (a tag, an author, a search) is new every time, and
+    # keeping those would only keep garbage alive.
+    kept = statement is _published_cards(_dialect())
+    build = _kept_page_statement if kept else _page_statement
+    page_statement = build(statement, sort.key, per_page, direction)
     cursor = after or before
     values = {"time": cursor.time, "id": cursor.id} if cursor is not None else {}
     rows = list(db.session.execute(page_statement, values))
@@ -203,18 +208,10 @@ def keyset_page(
     return Page(items, newer=newer, older=older)
 
 
-@lru_cache(maxsize=64)
 def _page_statement(
     statement: Select[Any], sort: str, per_page: int, direction: str
 ) -> Select[Any]:
-    """``statement`` in page order after (or before) the cursor given as ``:time`` and ``:id``.
-
-    Kept for the next request: the home's statement is the same object every time (see
-    :func:`published_posts`), and SQLAlchemy remembers the cache key of its compiled SQL on
-    the statement object; a page statement made anew costs that key again, more CPU than running
-    the statement. Statements holding a value (a tag, an author) are new objects each time and
-    only pass through.
-    """
+    """``statement`` in page order after (or before) the cursor given as ``:time`` and ``:id``."""
     column = getattr(Post, sort)
     key = tuple_(column, Post.id)
     cursor = tuple_(bindparam("time", type_=column.type), bindparam("id", type_=Post.id.type))
@@ -224,6 +221,12 @@ def _page_statement(
         where = key < cursor if direction == "older" else true()
         ordered = statement.where(where).order_by(column.desc(), Post.id.desc())
     return ordered.limit(per_page + 1)
+
+
+#: The home's page statements, kept: SQLAlchemy remembers the cache key of a statement's compiled
+#: SQL on the statement object, and a page statement made anew costs that key again on every
+#: request, more CPU than running it.
+_kept_page_statement = lru_cache(maxsize=16)(_page_statement)
 
 
 def _cursor(post: Row[Any], sort: InstrumentedAttribute[Any]) -> Cursor:
