@@ -105,6 +105,19 @@ def test_drafts_are_hidden_from_everyone_but_their_author_and_admins(
     assert "Alice draft" not in bob.get("/drafts").get_data(as_text=True)
 
 
+def test_drafts_are_paged_by_last_change(app: Flask, alice: FlaskClient) -> None:
+    app.config["BLOG_POSTS_PER_PAGE"] = 2
+    with app.app_context():
+        for number in range(3):
+            make_post(f"Draft {number}", published=False)
+    first = alice.get("/drafts").get_data(as_text=True)
+    assert first.index("Draft 2") < first.index("Draft 1")
+    assert "Draft 0" not in first
+    second = alice.get(older_link(first)).get_data(as_text=True)
+    assert "Draft 0" in second
+    assert "Draft 1" in alice.get(newer_link(second)).get_data(as_text=True)
+
+
 def test_anonymous_user_is_sent_to_sign_in(client: FlaskClient) -> None:
     response = client.get("/posts/new")
     assert response.status_code == 302
