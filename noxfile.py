@@ -356,7 +356,14 @@ def docker_compose(session: nox.Session, standins: list[str] = STANDINS) -> tupl
         )
     start = _kit_output(str(CONTAINERS_KIT / "engine.sh"), "start")
     session.env["DOCKER_HOST"] = start.rsplit("export DOCKER_HOST=", 1)[1].split()[0]
-    session.run(str(CONTAINERS_KIT / "standins.sh"), *standins, external=True)
+    # The stand-ins are built in a chroot, whose packages' scripts read TMPDIR: a session's own
+    # temporary folder (forks sets one) does not exist in there and fails their install.
+    session.run(
+        str(CONTAINERS_KIT / "standins.sh"),
+        *standins,
+        external=True,
+        env={"TMPDIR": "/tmp"},  # noqa: S108 - the chroot's own /tmp
+    )
     return _kit_output(str(CONTAINERS_KIT / "compose.sh")).split(), True
 
 
