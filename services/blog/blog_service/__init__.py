@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 from flask import Flask, current_app, request, url_for
 
 from blog_service import cli, permissions
+from blog_service.cards import card_html
 from blog_service.comments.views import bp as comments_bp
 from blog_service.config import blog_config_from_env
 from blog_service.dev.views import bp as dev_bp
@@ -98,6 +99,7 @@ def _install_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         page_url=_page_url,
         link_for=link_for,
+        card_html=card_html,
         can_write=permissions.can_write,
         can_edit_post=permissions.can_edit_post,
         can_delete_comment=permissions.can_delete_comment,
