@@ -85,7 +85,9 @@ def test_a_connection_the_server_ended_is_replaced_before_a_request_uses_it(
     engine = postgresql_engine(app, db)
     ended = backend_of(engine)
     pings = pings_of(engine, monkeypatch)
-    admin = create_engine(engine.url, poolclass=NullPool)
+    # Autocommit: inside one transaction pg_stat_activity is a snapshot taken at its first
+    # read, and the loop below would watch the backend "still there" until its deadline.
+    admin = create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": ended})
         still_there = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
