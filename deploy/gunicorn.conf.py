@@ -79,16 +79,25 @@ preload_app = True
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM (docker stop, compose down) and on SIGHUP, workers finish their requests first.
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 25)
-# Only nginx talks to gunicorn; nginx closes its upstream connections itself.
-keepalive = 5
+# Only nginx talks to gunicorn, and it sends every request on a connection of its own (its
+# `proxy_pass` to a looked-up name keeps no upstream connections). Keeping such a connection
+# open after the answer only made the worker wake again to see nginx close it.
+keepalive = 0
+# A worker takes a connection only when one of its threads is free, so a waiting request stays
+# in the listen queue, where the first worker with a free thread takes it. Accepting more made
+# each worker a queue of its own: a request queued behind a busy worker while the other sat
+# idle, and at 32 connections p99 was 4-10x p50 instead of under 2x (docs/benchmarks.md).
+worker_connections = threads
 # The gateway sets the limits on a request's size; gunicorn's own must not be stricter, or a URL
 # nginx accepts (its 8 KiB header buffers) gets gunicorn's HTML 414 instead of the app's answer.
 # gunicorn's maximum; nginx refuses longer request lines first.
 limit_request_line = 8190
-# Recycle workers now and then so a slow leak never grows without bound; the jitter keeps all
-# workers from restarting at the same moment.
+# Recycle workers now and then so a slow leak never grows without bound. The jitter keeps the
+# workers from restarting at the same moment, which stalls every request for the half second a
+# worker takes to be replaced. The workers share one queue (worker_connections above), so they
+# serve nearly the same number of requests: a tenth as jitter still let them meet often.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 20000)
-max_requests_jitter = max(0, max_requests // 10)
+max_requests_jitter = max(0, max_requests // 2)
 # The heartbeat file on tmpfs: a container's overlay filesystem can stall fchmod and get
 # healthy workers killed.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - tmpfs, by design
@@ -133,6 +142,19 @@ def _clear_metrics_directory() -> None:
 if not os.environ.get("_METRICS_DIRECTORY_CLEARED"):
     _clear_metrics_directory()
     os.environ["_METRICS_DIRECTORY_CLEARED"] = "1"
+
+# Imported here, in the master, so that a new worker (after max_requests, or a killed one)
+# serves at once: imported in post_fork they took each new worker seconds on a busy machine,
+# while requests waited. Not at the top: prometheus_client reads PROMETHEUS_MULTIPROC_DIR
+# when it is imported, so it must come after the folder is chosen above.
+from prometheus_client import multiprocess  # noqa: E402
+
+from servicekit.logging import stop_writing_in_background, write_in_background  # noqa: E402
+from servicekit.requestmetrics import (  # noqa: E402
+    record_in_background,
+    stop_recording_in_background,
+)
+from servicekit.tracing import start_tracing_after_fork, stop_tracing  # noqa: E402
 
 # --- logs ---------------------------------------------------------------------------------------
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
@@ -193,10 +215,6 @@ def post_fork(_server: Any, worker: Any) -> None:
     that takes JSON log lines (the access log among them) off the request threads, and the
     thread that adds the requests' figures to the metrics.
     """
-    from servicekit.logging import write_in_background
-    from servicekit.requestmetrics import record_in_background
-    from servicekit.tracing import start_tracing_after_fork
-
     write_in_background()
     record_in_background()
     start_tracing_after_fork()
@@ -211,10 +229,6 @@ def post_fork(_server: Any, worker: Any) -> None:
 
 def worker_exit(_server: Any, _worker: Any) -> None:
     """Write the queued log lines and send the queued spans before the worker is gone."""
-    from servicekit.logging import stop_writing_in_background
-    from servicekit.requestmetrics import stop_recording_in_background
-    from servicekit.tracing import stop_tracing
-
     stop_tracing()
     stop_recording_in_background()
     stop_writing_in_background()
@@ -223,8 +237,6 @@ def worker_exit(_server: Any, _worker: Any) -> None:
 def child_exit(_server: Any, worker: Any) -> None:
     """A worker is gone (recycled, killed, reloaded): its in-flight and pool gauges go with it;
     its counters stay in the folder, so totals never go backwards."""
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
