@@ -150,11 +150,14 @@ def median_round(results: Sequence[Result]) -> Result:
     chosen = sorted(results, key=lambda r: r.requests_per_second)[(len(results) - 1) // 2]
     errors = {k: sum(r.error_detail[k] for r in results) for k in chosen.error_detail}
     cpu = [r.cpu_us_per_request for r in results if r.cpu_us_per_request is not None]
+    # Only the first round measures a request alone (bench/run.py's measure).
+    alone = next((r.p50_alone_ms for r in results if r.p50_alone_ms is not None), None)
     return replace(
         chosen,
         errors=sum(errors.values()),
         error_detail=errors,
         cpu_us_per_request=round(_median(cpu), 1) if cpu else None,
+        p50_alone_ms=alone,
     )
 
 

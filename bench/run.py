@@ -10,14 +10,14 @@ services' databases, starts the baselines (bench/stack.py), checks every case an
 expected once, then loads each case with wrk (a warm-up run first, thrown away) and writes the
 report (bench/report.py). Settings, from the environment (options win over them):
 
-    BENCH_DURATION           seconds of measurement per case (5)
-    BENCH_WARMUP             seconds of warm-up per case, not measured (1)
+    BENCH_DURATION           seconds of measurement per case and round (2)
+    BENCH_WARMUP             seconds of warm-up per case before its first round, not measured (1)
     BENCH_CONNECTIONS        concurrent connections (32)
     BENCH_TOKEN_CONNECTIONS  connections for the password-hash bound token issue (4)
     BENCH_THREADS            wrk threads (1: wrk shares the 2 cores with the servers)
     BENCH_BASELINE_PORT      first of the baselines' ports (29101; +1, +2, gateways +10..+12)
     BENCH_ONLY               comma-separated case names to run (all)
-    BENCH_ROUNDS             measure every case this many times, keep the median (1)
+    BENCH_ROUNDS             measure every case this many times, keep the median (3)
     BENCH_PROFILE            comma-separated case names to profile with py-spy (none; see
                              bench/profile.py: one more run of the case, sampled)
     BENCH_REPORT_DIR         where the report goes (reports/bench)
@@ -368,12 +368,12 @@ def prepare(base: str) -> dict[str, Any]:
 def options(argv: list[str]) -> argparse.Namespace:
     """The command line; every default comes from the environment (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=setting("BENCH_DURATION", 5))
+    parser.add_argument("--duration", type=int, default=setting("BENCH_DURATION", 2))
     parser.add_argument("--warmup", type=int, default=setting("BENCH_WARMUP", 1))
     parser.add_argument("--connections", type=int, default=setting("BENCH_CONNECTIONS", 32))
     parser.add_argument("--threads", type=int, default=setting("BENCH_THREADS", 1))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
-    parser.add_argument("--rounds", type=int, default=setting("BENCH_ROUNDS", 1))
+    parser.add_argument("--rounds", type=int, default=setting("BENCH_ROUNDS", 3))
     parser.add_argument("--profile", default=os.environ.get("BENCH_PROFILE", ""))
     return parser.parse_args(argv)
 
@@ -396,15 +396,29 @@ def run_order(cases: list[Case]) -> list[Case]:
 
 
 def measure(
-    case: Case, seconds: int, warmup: int, connections: int, threads: int, server: int
+    case: Case,
+    seconds: int,
+    warmup: int,
+    connections: int,
+    threads: int,
+    server: int,
+    *,
+    first_round: bool = True,
 ) -> Result:
-    """Warm up, load ``case`` while counting ``server``'s CPU, then measure its latency alone
-    (one connection)."""
-    if warmup:
+    """Load ``case`` while counting ``server``'s CPU. In the first round, warm up before and
+    measure its latency alone (one connection) after; later rounds find the server warm, and
+    spend their seconds on more samples of the loaded run instead."""
+    if warmup and first_round:
         wrk.run(case, seconds=warmup, connections=connections, threads=threads)
     cpu_before = cpu.tree_cpu_seconds(server)
     result = wrk.run(case, seconds=seconds, connections=connections, threads=threads)
     spent = cpu.tree_cpu_seconds(server) - cpu_before
+    result = dataclasses.replace(
+        result,
+        cpu_us_per_request=round(spent / result.requests * 1e6, 1) if result.requests else None,
+    )
+    if not first_round:
+        return result
     # At 32 connections p50 is mostly queueing; one connection shows a request's own time.
     alone = wrk.run(case, seconds=max(1, seconds // 3), connections=1)
     return dataclasses.replace(
@@ -412,7 +426,6 @@ def measure(
         p50_alone_ms=alone.p50_ms,
         errors=result.errors + alone.errors,
         error_detail={k: v + alone.error_detail[k] for k, v in result.error_detail.items()},
-        cpu_us_per_request=round(spent / result.requests * 1e6, 1) if result.requests else None,
     )
 
 
@@ -516,7 +529,9 @@ def main(argv: list[str]) -> int:
             for case in order:
                 server = server_pid(case, baselines)
                 count = case.connections or connections
-                result = measure(case, seconds, warmup, count, threads, server)
+                result = measure(
+                    case, seconds, warmup, count, threads, server, first_round=round_number == 1
+                )
                 log(f"round {round_number}, {case.name}: {result.requests_per_second:.0f} req/s, "
                     f"{result.cpu_us_per_request or 0:.0f} us CPU/request, "
                     f"p99 {result.p99_ms:.1f} ms, {result.errors} errors")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -163,6 +164,16 @@ def test_the_median_round_is_kept_with_the_median_cpu_and_every_rounds_errors() 
     assert kept.requests_per_second == 200
     assert kept.errors == 2
     assert kept.cpu_us_per_request == 100
+
+
+def test_the_latency_alone_comes_from_the_first_round_whichever_round_is_kept() -> None:
+    # Only the first round measures a request alone; the median round may be another one.
+    rounds = [
+        dataclasses.replace(result("a", 100), p50_alone_ms=1.5),
+        result("a", 200),
+        result("a", 300),
+    ]
+    assert report.median_round(rounds).p50_alone_ms == 1.5
 
 
 def test_a_process_trees_cpu_counts_its_reaped_children() -> None:
