@@ -197,8 +197,20 @@ def describe(costs: dict[str, float]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    # As under gunicorn: prometheus_client in multiprocess mode (read at its import).
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="blogcost-"))
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return run(argv)
+    # As under gunicorn: prometheus_client in multiprocess mode (read at its import), in a
+    # folder of this run's own, removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="blogcost-") as folder:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        try:
+            return run(argv)
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def run(argv: list[str]) -> int:
+    """The command line's work: the ratios, or one page's profile."""
     if argv[:1] == ["--profile"]:
         profile(argv[1], *(int(arg) for arg in argv[2:3]))
         return 0
