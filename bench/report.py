@@ -124,7 +124,12 @@ def targets(
             f"api_task_list >= {PEER_MIN_ADVANTAGE:g}x {PEER_CASE} in CPU per request",
             cpu_ratio(runs, PEER_CASE, "api_task_list"), PEER_MIN_ADVANTAGE,
         ))  # fmt: skip
-    with_errors = [name for name, row in rows.items() if row["errors"]]
+    # Each case with its kinds of error (a timeout is not a 502), so the reason shows in the table.
+    with_errors = [
+        f"{name} ({', '.join(f'{kind} {n}' for kind, n in row['error_detail'].items() if n)})"
+        for name, row in rows.items()
+        if row["errors"]
+    ]
     found.append(
         {
             "target": NO_ERRORS,
@@ -289,8 +294,8 @@ def write(summary: dict[str, Any], folder: Path) -> dict[str, Path]:
 def exit_status(targets: list[dict[str, Any]], *, strict: bool) -> int:
     """The session's exit status: 1 when an endpoint answered errors (never noise), or when
     ``strict`` and any target is missed; else 0."""
-    missed = {target["target"] for target in targets if not target["passed"]}
+    missed = {t["target"]: t.get("value", "") for t in targets if not t["passed"]}
     if NO_ERRORS in missed:
-        print("bench: an endpoint answered errors under load (see the errors column)")
+        print(f"bench: errors under load on {missed[NO_ERRORS]}")
         return 1
     return 1 if missed and strict else 0

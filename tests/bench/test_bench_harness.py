@@ -106,7 +106,7 @@ def test_targets_miss_past_the_limits() -> None:
     summary = report.build(CASES, runs, SETTINGS)
     assert not any(verdicts(summary).values())
     table = report.table(summary)
-    assert "MISS  no endpoint has errors: api_task_list" in table
+    assert "MISS  no endpoint has errors: api_task_list (status 3)" in table
     assert "api_task_list 3.1x" in table
 
 
@@ -259,14 +259,17 @@ def test_the_hooks_are_measured_in_a_multiprocess_interpreter() -> None:
     assert "access log line" in hookcost.describe(costs)
 
 
-def test_errors_fail_the_session_and_a_timing_only_when_strict() -> None:
+def test_errors_fail_the_session_and_a_timing_only_when_strict(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     passed = {"target": "hooks", "passed": True}
     slow = {"target": "hooks", "passed": False}
-    errors = {"target": report.NO_ERRORS, "passed": False}
+    errors = {"target": report.NO_ERRORS, "value": "api_task_get (timeout 2)", "passed": False}
     assert report.exit_status([passed], strict=True) == 0
     assert report.exit_status([slow], strict=False) == 0
     assert report.exit_status([slow], strict=True) == 1
     assert report.exit_status([passed, errors], strict=False) == 1
+    assert "errors under load on api_task_get (timeout 2)" in capsys.readouterr().out
 
 
 def test_the_blog_pages_are_compared_with_the_bare_home_round_by_round() -> None:
