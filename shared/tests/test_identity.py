@@ -12,7 +12,7 @@ from servicekit.bearer import bearer_identity
 from servicekit.identity import get_verifier, init_identity
 from servicekit.settings import ConfigError
 from servicekit.testing import TestTokenIssuer
-from servicekit.verifier import Identity
+from servicekit.verifier import Identity, RevocationLookup
 from tests.support import AppFactory
 
 
@@ -37,9 +37,9 @@ def test_a_token_is_verified_once_per_request(api_app: Flask, key: TestTokenIssu
         calls = []
         original = verifier.verify
 
-        def counting(token: str) -> Identity:
+        def counting(token: str, lookup: RevocationLookup | None = None) -> Identity:
             calls.append(token)
-            return original(token)
+            return original(token, lookup)
 
         verifier.verify = counting  # type: ignore[method-assign]
         try:

@@ -102,6 +102,22 @@ def test_lookup_answers_both_questions(store: RevocationStore) -> None:
     assert store.lookup("j2", "u2") == (False, None)
 
 
+def test_a_redis_lookup_can_travel_in_a_callers_own_pipeline(
+    redis_store: RedisRevocationStore,
+) -> None:
+    redis_store.revoke_token("j1", time.time() + 60)
+    redis_store.revoke_user_tokens("u1", at=42.5)
+    with redis_store.client.pipeline(transaction=False) as pipe:
+        pipe.ping()  # the caller's own command
+        pipe.mget(redis_store.lookup_keys("j1", "u1"))
+        pipe.mget(redis_store.lookup_keys("j2", "u2"))
+        _, first, second = pipe.execute()
+    assert redis_store.answer(first) == (True, 42.5) == redis_store.lookup("j1", "u1")
+    assert redis_store.answer(second) == (False, None)
+    with pytest.raises(RevocationUnknownError, match="epoch"):
+        redis_store.answer([None, None, None])
+
+
 def test_marks_only_move_forward(store: RevocationStore) -> None:
     store.revoke_user_tokens("u", at=200.0)
     store.revoke_user_tokens("u", at=100.0)  # e.g. a republish that read the database earlier

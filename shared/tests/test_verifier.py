@@ -164,6 +164,40 @@ def test_tokens_issued_before_a_user_mark_are_refused(
     verifier.verify(key.mint(sub="6", issued_at=time.time() - 10))
 
 
+def test_a_signed_identity_is_not_yet_checked_for_revocation(
+    key: TestTokenIssuer, verifier: TokenVerifier, store: MemoryRevocationStore
+) -> None:
+    token = key.mint(sub="7")
+    signed = verifier.signed_identity(token)
+    assert signed.id == "7"
+    assert signed.revocation_checked is False  # never to be taken as verified
+    store.revoke_token(signed.token_id, signed.expires_at)
+    with pytest.raises(TokenError, match="revoked"):
+        verifier.verify(token)
+
+
+def test_a_lookup_given_to_verify_answers_instead_of_the_store(
+    key: TestTokenIssuer, down_store: MemoryRevocationStore
+) -> None:
+    verifier = TokenVerifier(
+        issuer=key.issuer, audience=key.audience, revocations=down_store, jwks=key.jwks()
+    )
+    token = key.mint(sub="9")
+    asked: list[tuple[str, str]] = []
+
+    def not_revoked(jti: str, user_id: str) -> tuple[bool, float | None]:
+        asked.append((jti, user_id))
+        return False, None
+
+    identity = verifier.verify(token, not_revoked)  # the store, which is down, is not asked
+    assert identity.revocation_checked is True
+    assert asked == [(identity.token_id, "9")]
+    with pytest.raises(TokenError, match="revoked"):
+        verifier.verify(token, lambda _jti, _user: (True, None))
+    with pytest.raises(TokenError, match="sessions were revoked"):
+        verifier.verify(token, lambda _jti, _user: (False, time.time() + 5))
+
+
 def test_unreachable_revocation_store_fails_closed(
     key: TestTokenIssuer, down_store: MemoryRevocationStore
 ) -> None:

@@ -59,9 +59,9 @@ def create_app(
     init_service(app, settings, {**config, **env.unread_overrides()}, error_style="problem")
 
     use_development_identity(app)
-    init_identity(app)
+    verifier = init_identity(app)
     init_database(app, db, migrate, MIGRATIONS)
-    init_rate_limit(app)
+    init_rate_limit(app, verifier.revocations)
     init_cors(app)
     app.register_blueprint(v1.bp)
     app.register_blueprint(openapi.bp)

@@ -14,7 +14,9 @@ import pytest
 from flask import Flask
 
 from api_service.extensions import db
-from servicekit.testing import TestTokenIssuer
+from servicekit.redisclient import redis_client
+from servicekit.revocation import RedisRevocationStore
+from servicekit.testing import PrivateRedis, TestTokenIssuer, redis_server_binary
 from tests.support import ApiClient, make_app
 
 
@@ -28,15 +30,33 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "config(**overrides): configuration the test's app is created with"
     )
+    config.addinivalue_line(
+        "markers", "redis: the app keeps its rate limits and revocations in a private Redis"
+    )
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A private Redis, made whole as auth does (it holds the epoch)."""
+    if redis_server_binary() is None:
+        pytest.skip("needs redis-server")
+    with PrivateRedis.started(tmp_path / "redis") as server:
+        RedisRevocationStore(redis_client(server.url)).republish({})
+        yield server
 
 
 @pytest.fixture
 def app(
     request: pytest.FixtureRequest, tmp_path: Path, token_issuer: TestTokenIssuer
 ) -> Iterator[Flask]:
-    """An app on empty tables, configured by the test's ``config`` marker if any."""
+    """An app on empty tables, configured by the test's ``config`` marker if any; with the
+    ``redis`` marker, its rate limits and revocations live in ``redis_server``."""
     marker = request.node.get_closest_marker("config")
-    app = make_app(tmp_path, token_issuer, **(marker.kwargs if marker else {}))
+    overrides = dict(marker.kwargs if marker else {})
+    if request.node.get_closest_marker("redis"):
+        url = request.getfixturevalue("redis_server").url
+        overrides |= {"REVOCATION_STORE_URI": url, "RATELIMIT_STORAGE_URI": url}
+    app = make_app(tmp_path, token_issuer, **overrides)
     with app.app_context():
         db.drop_all()
         db.create_all()

@@ -8,51 +8,19 @@ counting per process. docs/architecture.md, "When Redis is down".
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from api_service.extensions import db
 from servicekit.redisclient import redis_client
 from servicekit.revocation import RedisRevocationStore
-from servicekit.testing import PrivateRedis, TestTokenIssuer, redis_server_binary
+from servicekit.testing import PrivateRedis, TestTokenIssuer
 from tests.support import ApiClient, make_app
 
-pytestmark = pytest.mark.skipif(redis_server_binary() is None, reason="needs redis-server")
+pytestmark = pytest.mark.redis
 
 ANSWERED_WITHIN = 2.0
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
-    """A private Redis, made whole as auth does (it holds the epoch)."""
-    with PrivateRedis.started(tmp_path / "redis") as server:
-        RedisRevocationStore(redis_client(server.url)).republish({})
-        yield server
-
-
-@pytest.fixture
-def app(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    token_issuer: TestTokenIssuer,
-    redis_server: PrivateRedis,
-) -> Iterator[Flask]:
-    """The api with its rate limits and revocations in the private Redis (and the test's
-    ``config`` marker, if any)."""
-    urls = {"REVOCATION_STORE_URI": redis_server.url, "RATELIMIT_STORAGE_URI": redis_server.url}
-    marker = request.node.get_closest_marker("config")
-    app = make_app(tmp_path, token_issuer, **urls, **(marker.kwargs if marker else {}))
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
 
 
 def test_a_token_that_cannot_be_checked_gets_a_retryable_503(

@@ -34,17 +34,23 @@ def _bearer_problem(detail: str, error: str = "invalid_token") -> Problem:
     )
 
 
+def bearer_token() -> str | None:
+    """The token of this request's ``Authorization: Bearer`` header, if it has one."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def bearer_identity() -> Identity:
     """The identity of the ``Authorization: Bearer`` token of this request, or a 401 Problem."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token()
+    if token is None:
         raise Problem(
             401,
             "This request needs an 'Authorization: Bearer <token>' header.",
             headers={"WWW-Authenticate": 'Bearer realm="api"'},
         )
-    identity = verify_once_per_request(token.strip())
+    identity = verify_once_per_request(token)
     if identity is None:
         raise _bearer_problem("The bearer token is invalid, expired or revoked.")
     if not identity.revocation_checked:

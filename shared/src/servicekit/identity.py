@@ -19,6 +19,7 @@ from servicekit.settings import ConfigError
 from servicekit.verifier import (
     Identity,
     KeysUnavailableError,
+    RevocationLookup,
     RevocationStateUnknownError,
     TokenError,
     TokenVerifier,
@@ -71,10 +72,14 @@ def get_verifier() -> TokenVerifier:
     return verifier
 
 
-def verify_once_per_request(token: str) -> Identity | None:
+def verify_once_per_request(token: str, lookup: RevocationLookup | None = None) -> Identity | None:
     """The identity in ``token``; None if invalid; its revocation state may be unchecked
     (``Identity.revocation_checked``): each caller decides what that allows. A token signed by
-    a key the verifier cannot fetch now is a 503 with Retry-After (never "invalid")."""
+    a key the verifier cannot fetch now is a 503 with Retry-After (never "invalid").
+
+    ``lookup`` answers the revocation question instead of the store: the api asks it in the
+    round trip that counts the request (``api_service.ratelimit``).
+    """
     # A request may ask more than once (a rate-limit key, then the view): verifying costs a
     # signature check and revocation-store round trips, so the answer is kept for the request.
     if g.get("verified_token") == token:
@@ -82,7 +87,7 @@ def verify_once_per_request(token: str) -> Identity | None:
         return identity
     g.verified_token = token
     try:
-        identity = get_verifier().verify(token)
+        identity = get_verifier().verify(token, lookup)
     except RevocationStateUnknownError as unknown:
         identity = unknown.identity
     except KeysUnavailableError as error:

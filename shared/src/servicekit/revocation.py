@@ -22,7 +22,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import redis
@@ -237,15 +237,32 @@ class RedisRevocationStore:
         return _moment(self.client.get(f"{self.prefix}:user:{user_id}"))
 
     def lookup(self, jti: str, user_id: str) -> tuple[bool, float | None]:
-        if time.monotonic() < self._unavailable_until:
+        if self.failed_recently():
             raise RevocationUnknownError("Redis failed a moment ago")
-        # One MGET instead of three commands: this runs on every authenticated request.
-        keys = [f"{self.prefix}:jti:{jti}", f"{self.prefix}:user:{user_id}", self.epoch_key]
         try:
-            revoked, mark, epoch = self._read(keys)
+            values = self._read(self.lookup_keys(jti, user_id))
         except redis.RedisError as error:
             self._unavailable_until = time.monotonic() + self.retry_after
             raise RevocationUnknownError(f"Redis did not answer: {error}") from error
+        return self.answer(values)
+
+    def failed_recently(self) -> bool:
+        """Whether Redis failed a lookup less than ``retry_after`` seconds ago (and is not
+        asked again until then)."""
+        return time.monotonic() < self._unavailable_until
+
+    def lookup_keys(self, jti: str, user_id: str) -> list[str]:
+        """The keys one MGET reads to answer :meth:`lookup`.
+
+        One MGET instead of three commands: this runs on every authenticated request. A caller
+        may send it in a pipeline with commands of its own (one round trip for both) and hand
+        the values to :meth:`answer`.
+        """
+        return [f"{self.prefix}:jti:{jti}", f"{self.prefix}:user:{user_id}", self.epoch_key]
+
+    def answer(self, values: Sequence[bytes | str | None]) -> tuple[bool, float | None]:
+        """What :meth:`lookup` answers, from the values of the keys of :meth:`lookup_keys`."""
+        revoked, mark, epoch = values
         if epoch is None:
             raise RevocationUnknownError("Redis holds no epoch: it may have lost marks")
         return revoked is not None, _moment(mark)

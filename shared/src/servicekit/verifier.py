@@ -29,8 +29,8 @@ import logging
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -72,6 +72,11 @@ class KeysUnavailableError(TokenError):
     :func:`servicekit.identity.verify_once_per_request` answers it with a 503 and Retry-After.
     """
 
+
+#: Asks whether a token (its ``jti``) or every token of its user (``sub``) was revoked: the
+#: revocation store's :meth:`~servicekit.revocation.RevocationStore.lookup` by default, or an
+#: answer a caller already fetched together with its own Redis commands.
+RevocationLookup = Callable[[str, str], tuple[bool, float | None]]
 
 #: After a failed JWKS fetch, how soon a token naming an unknown key may have it fetched
 #: again (rather than ``refetch_interval``): a new replica whose first fetch found auth busy
@@ -250,8 +255,21 @@ class TokenVerifier:
 
     # -- tokens -------------------------------------------------------------------------------
 
-    def verify(self, token: str) -> Identity:
-        """Return the identity in ``token``, or raise TokenError."""
+    def verify(self, token: str, lookup: RevocationLookup | None = None) -> Identity:
+        """Return the identity in ``token``, or raise TokenError.
+
+        ``lookup`` answers the revocation question instead of the store, for a caller that
+        already asked it (see :meth:`signed_identity`).
+        """
+        return self.check_revocation(self.signed_identity(token), lookup)
+
+    def signed_identity(self, token: str) -> Identity:
+        """The identity in ``token`` after every check but revocation: keys, signature, claims.
+
+        Its ``revocation_checked`` is False: only for a caller that then asks the revocation
+        store in a round trip of its own (the api sends that question with its rate-limit
+        count) and finishes with :meth:`verify`. Raises :class:`TokenError`.
+        """
         return self._identity(self._remembered_claims(token) or self._checked_claims(token))
 
     def _remembered_claims(self, token: str) -> dict[str, Any] | None:
@@ -310,7 +328,7 @@ class TokenVerifier:
             raise TokenError("sub, name and jti must be strings")
         if not (isinstance(roles, list) and all(isinstance(role, str) for role in roles)):
             raise TokenError("roles must be a list of strings")
-        identity = Identity(
+        return Identity(
             id=subject,
             name=name,
             roles=frozenset(roles),
@@ -318,18 +336,27 @@ class TokenVerifier:
             issued_at=float(claims["iat"]),
             expires_at=float(claims["exp"]),
             claims=claims,
+            revocation_checked=False,  # until check_revocation says so
         )
+
+    def check_revocation(self, identity: Identity, lookup: RevocationLookup | None) -> Identity:
+        """``identity`` unless its token, or every token of its user since, was revoked.
+
+        ``lookup`` (default: the store's) answers; when it cannot, the token is neither
+        accepted nor refused: :class:`RevocationStateUnknownError`.
+        """
         try:
-            revoked, valid_after = self.revocations.lookup(jti, subject)
+            revoked, valid_after = (lookup or self.revocations.lookup)(
+                identity.token_id, identity.id
+            )
         except Exception as error:  # unreachable, or it may have lost marks: never "not revoked"
             log.warning("revocation state unknown: %s", error)
-            unchecked = Identity(**{**identity.__dict__, "revocation_checked": False})
-            raise RevocationStateUnknownError(unchecked) from None
+            raise RevocationStateUnknownError(identity) from None
         if revoked:
             raise TokenError("token was revoked")
         if valid_after is not None and identity.issued_at < valid_after:
             raise TokenError("token was issued before its user's sessions were revoked")
-        return identity
+        return replace(identity, revocation_checked=True)
 
 
 def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:

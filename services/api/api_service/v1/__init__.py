@@ -7,7 +7,6 @@ from typing import NoReturn
 from flask import Blueprint
 from flask_restful import Api
 
-from api_service.extensions import rate_limit_key
 from api_service.ratelimit import add_rate_limit_headers, count_request
 from api_service.v1.resources import ProjectItem, ProjectList, ProjectTaskList, TaskItem
 
@@ -35,8 +34,8 @@ api.add_resource(TaskItem, "/tasks/<int:task_id>", endpoint="task")
 
 @bp.before_request
 def _count_request() -> None:
-    # One budget per caller and endpoint (see extensions.rate_limit_key), before any view.
-    count_request(rate_limit_key())
+    # One budget per caller and endpoint (see api_service.ratelimit), before any view.
+    count_request()
 
 
 bp.after_request(add_rate_limit_headers)
