@@ -28,6 +28,9 @@ BLOG_HOME_MIN_TO_HELLO = 0.25
 PEER_MIN_ADVANTAGE = 1.5
 PEER_CASE = "fastapi_task_list_jwt"
 MAX_P99_OVER_P50 = 3.0
+#: Groups of cases whose tails the p99 target does not judge: what the endpoints are compared
+#: with (baselines, peers), not endpoints of the project.
+UNJUDGED_TAILS = frozenset({"baseline", "peer"})
 #: The one target a run fails on whatever BENCH_STRICT says.
 NO_ERRORS = "no endpoint has errors"
 
@@ -137,13 +140,28 @@ def targets(
             "passed": not with_errors,
         }
     )
-    spread = {name: row["p99_over_p50"] or 0.0 for name, row in rows.items()}
+    # Judged on the project's endpoints; the baselines and the peers are what they are compared
+    # with, not what it serves (their tails are printed, as information).
+    spread = {
+        name: row["p99_over_p50"] or 0.0
+        for name, row in rows.items()
+        if row["group"] not in UNJUDGED_TAILS
+    }
     over = {name: value for name, value in spread.items() if value > MAX_P99_OVER_P50}
+    others = {
+        name: row["p99_over_p50"] or 0.0
+        for name, row in rows.items()
+        if row["group"] in UNJUDGED_TAILS and (row["p99_over_p50"] or 0.0) > MAX_P99_OVER_P50
+    }
+    value = ", ".join(f"{n} {v}x" for n, v in over.items()) or (
+        f"worst {max(spread.values(), default=0)}x"
+    )
+    if others:
+        value += " (not judged: " + ", ".join(f"{n} {v}x" for n, v in others.items()) + ")"
     found.append(
         {
             "target": f"p99 <= {MAX_P99_OVER_P50:g}x p50 on every endpoint",
-            "value": ", ".join(f"{n} {v}x" for n, v in over.items())
-            or f"worst {max(spread.values(), default=0)}x",
+            "value": value,
             "passed": not over,
         }
     )

@@ -110,6 +110,19 @@ def test_targets_miss_past_the_limits() -> None:
     assert "api_task_list 3.1x" in table
 
 
+def test_the_tail_target_judges_the_endpoints_not_the_baselines_and_peers() -> None:
+    peer = dataclasses.replace(result("fastapi_task_list_jwt", 140, p50=10, p99=80), group="peer")
+    runs = one_round(
+        flask_hello=result("flask_hello", 1000, p50=1, p99=9),
+        fastapi_task_list_jwt=peer,
+        api_task_list=result("api_task_list", 210, p50=10, p99=25),
+    )
+    summary = report.build(CASES, runs, SETTINGS)
+    tail = next(t for t in summary["targets"] if t["target"].startswith("p99"))
+    assert tail["passed"]
+    assert tail["value"] == "worst 2.5x (not judged: flask_hello 9.0x, fastapi_task_list_jwt 8.0x)"
+
+
 def test_ratios_are_taken_round_by_round_and_reported_with_their_range() -> None:
     runs = {
         "bare_task_list": [result("bare_task_list", 300, cpu_us=400) for _ in range(3)],
