@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, undefer
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from blog_service import card_lists
 from blog_service.caching import cacheable_page
 from blog_service.extensions import db, limiter
 from blog_service.forms import CommentForm, ConfirmForm, EditConflictError, PostForm
@@ -88,7 +89,8 @@ def _page_of(statement: Select[Any], sort: InstrumentedAttribute[Any] = Post.pub
 @cacheable_page
 def index() -> str:
     """Home: published posts, newest first."""
-    return render_template("posts/index.html", pagination=_page_of(published_posts()))
+    card_list = card_lists.render(_page_of(published_posts()))
+    return render_template("posts/index.html", card_list=card_list)
 
 
 @bp.get("/tags/<name>")
@@ -100,7 +102,8 @@ def tag(name: str) -> str:
     # page is empty, to tell a tag without published posts from one that does not exist.
     if not page.items:
         db.first_or_404(select(Tag).where(Tag.name == name))
-    return render_template("posts/list.html", pagination=page, heading=f"Posts tagged “{name}”")
+    heading = f"Posts tagged “{name}”"
+    return render_template("posts/list.html", card_list=card_lists.render(page), heading=heading)
 
 
 @bp.get("/authors/<author_id>")
@@ -110,8 +113,8 @@ def author(author_id: str) -> str:
     page = _page_of(published_posts(Post.author_id == author_id))
     if not page.items:
         abort(404)
-    name = page.items[0].author_name
-    return render_template("posts/list.html", pagination=page, heading=f"Posts by {name}")
+    heading = f"Posts by {page.items[0].author_name}"
+    return render_template("posts/list.html", card_list=card_lists.render(page), heading=heading)
 
 
 @bp.get("/search")
@@ -120,7 +123,8 @@ def search() -> str:
     """Published posts matching the words of ``q`` (see queries.search_criteria)."""
     query = request.args.get("q", "").strip()[:200]
     page = _page_of(published_posts(search_criteria(query))) if query else None
-    return render_template("posts/search.html", pagination=page, query=query)
+    card_list = card_lists.render(page) if page is not None else None
+    return render_template("posts/search.html", card_list=card_list, query=query)
 
 
 @bp.get("/drafts")
@@ -129,7 +133,8 @@ def drafts() -> str:
     """The signed-in author's drafts, last changed first."""
     mine = cards(Post.status == DRAFT, Post.author_id == current_user.id)
     page = _page_of(mine, sort=Post.updated_at)
-    return render_template("posts/list.html", pagination=page, heading="My drafts")
+    card_list = card_lists.render(page)
+    return render_template("posts/list.html", card_list=card_list, heading="My drafts")
 
 
 @bp.get("/posts/<slug>")
