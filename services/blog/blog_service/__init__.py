@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Flask, current_app, request, url_for
 
-from blog_service import cli, permissions
+from blog_service import card_lists, cli, permissions
 from blog_service.cards import card_html
 from blog_service.comments.views import bp as comments_bp
 from blog_service.config import blog_config_from_env
@@ -54,6 +54,7 @@ def create_app(
     limiter.init_app(app)
     init_identity(app)
     install_cookie_login(app, login_manager)
+    card_lists.init_app(app)
     _install_template_helpers(app)
 
     app.register_blueprint(posts_bp)

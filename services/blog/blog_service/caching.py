@@ -8,6 +8,9 @@ keeps it for two seconds and answers a burst of readers from one rendering (see 
 ``pages`` cache). Browsers still ask each time (``max-age=0``): a reader who signs in sees
 their own page at once. A page rendered for someone signed in holds their name and form
 tokens: it is ``private, no-cache`` and never shared.
+
+Behind the gateway, card_lists.py shares what such a page has in common with every other
+reader's, the list of cards, inside each process for the same two seconds.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ def blog_config_from_env(env: Env) -> dict[str, Any]:
     config: dict[str, Any] = {
         "BLOG_TITLE": env.text("TITLE", "Flask services blog"),
         "BLOG_POSTS_PER_PAGE": env.integer("POSTS_PER_PAGE", 10, minimum=1),
+        # How long a list page's rendered cards are shared by its readers (card_lists.py); as
+        # long as the gateway keeps an anonymous page (caching.SHARED_CACHE_SECONDS). 0: never.
+        "BLOG_FRAGMENT_CACHE_SECONDS": env.integer("FRAGMENT_CACHE_SECONDS", 2),
         "BLOG_MAX_IMAGE_BYTES": env.integer("MAX_IMAGE_BYTES", 2 * 1024 * 1024, minimum=1024),
         "BLOG_MAX_IMAGE_PIXELS": env.integer("MAX_IMAGE_PIXELS", 40_000_000, minimum=1),
         # Flask-Limiter syntax; applies to sending comments and new posts (POST only).

@@ -75,6 +75,9 @@ def make_app(tmp_path: Path, token_issuer: TestTokenIssuer, **overrides: object)
         environ["BLOG_DATABASE_URL"] = database_url
     config = {
         "AUTH_JWKS": token_issuer.jwks(),
+        # Tests write rows straight into the database and count each page's statements: a list
+        # page must be read every time. tests/test_card_lists.py turns the sharing on.
+        "BLOG_FRAGMENT_CACHE_SECONDS": 0,
         **overrides,
     }
     return create_app(config, environ=environ)

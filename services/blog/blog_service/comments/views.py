@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from blog_service import card_lists
 from blog_service.extensions import db, limiter
 from blog_service.forms import CommentForm, ConfirmForm
 from blog_service.models import Comment
@@ -40,6 +41,7 @@ def create(slug: str) -> Response | tuple[str, int]:
     )
     db.session.add(comment)
     db.session.commit()  # the post's comment_count with it (see models.py)
+    card_lists.forget_all()  # which its card shows
     flash("Comment added.", "success")
     return redirect(url_for("posts.detail", slug=post.slug, _anchor=f"comment-{comment.id}"))
 
@@ -54,5 +56,6 @@ def delete(comment_id: int) -> Response:
     slug = comment.post.slug
     db.session.delete(comment)
     db.session.commit()  # the post's comment_count with it
+    card_lists.forget_all()
     flash("Comment deleted.", "success")
     return redirect(url_for("posts.detail", slug=slug, _anchor="comments"))

@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, undefer
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from blog_service import card_lists
 from blog_service.caching import cacheable_page
 from blog_service.extensions import db, limiter
 from blog_service.forms import CommentForm, ConfirmForm, EditConflictError, PostForm
@@ -84,52 +85,74 @@ def _page_of(statement: Select[Any], sort: InstrumentedAttribute[Any] = Post.pub
     return page
 
 
+# The home, tag and author pages show the same cards to every reader of a URL: their card list
+# is shared for a moment (card_lists.py), and only the layout around it is rendered each time.
+
+
 @bp.get("/")
 @cacheable_page
 def index() -> str:
     """Home: published posts, newest first."""
-    return render_template("posts/index.html", pagination=_page_of(published_posts()))
+    shared = card_lists.shared(lambda: _page_of(published_posts()))
+    return render_template("posts/index.html", card_list=shared.html)
+
+
+def _tag_page(name: str) -> Page:
+    """The page of posts tagged ``name`` the URL asks for; a 404 if no such tag exists."""
+    page = _page_of(published_posts(Post.tags.any(Tag.name == name)))
+    # The page's own statement finds the tag by name: the tag is looked up alone only when the
+    # page is empty, to tell a tag without published posts from one that does not exist.
+    if not page.items:
+        db.first_or_404(select(Tag).where(Tag.name == name))
+    return page
 
 
 @bp.get("/tags/<name>")
 @cacheable_page
 def tag(name: str) -> str:
     """Published posts with one tag (a 404 for a tag that does not exist)."""
-    page = _page_of(published_posts(Post.tags.any(Tag.name == name)))
-    # The page's own statement finds the tag by name: the tag is looked up alone only when the
-    # page is empty, to tell a tag without published posts from one that does not exist.
+    shared = card_lists.shared(lambda: _tag_page(name))
+    heading = f"Posts tagged “{name}”"
+    return render_template("posts/list.html", card_list=shared.html, heading=heading)
+
+
+def _author_page(author_id: str) -> Page:
+    """The page of posts by ``author_id`` the URL asks for; a 404 if they published none."""
+    page = _page_of(published_posts(Post.author_id == author_id))
     if not page.items:
-        db.first_or_404(select(Tag).where(Tag.name == name))
-    return render_template("posts/list.html", pagination=page, heading=f"Posts tagged “{name}”")
+        abort(404)
+    return page
 
 
 @bp.get("/authors/<author_id>")
 @cacheable_page
 def author(author_id: str) -> str:
     """Published posts by one author (named as their latest post on the page names them)."""
-    page = _page_of(published_posts(Post.author_id == author_id))
-    if not page.items:
-        abort(404)
-    name = page.items[0].author_name
-    return render_template("posts/list.html", pagination=page, heading=f"Posts by {name}")
+    shared = card_lists.shared(lambda: _author_page(author_id))
+    heading = f"Posts by {shared.page.items[0].author_name}"
+    return render_template("posts/list.html", card_list=shared.html, heading=heading)
 
 
 @bp.get("/search")
 @cacheable_page
 def search() -> str:
     """Published posts matching the words of ``q`` (see queries.search_criteria)."""
+    # Not shared: each query is a URL of its own, rarely asked twice within seconds, and its
+    # entries would only push the list pages out of the bounded cache.
     query = request.args.get("q", "").strip()[:200]
     page = _page_of(published_posts(search_criteria(query))) if query else None
-    return render_template("posts/search.html", pagination=page, query=query)
+    card_list = card_lists.render(page) if page is not None else None
+    return render_template("posts/search.html", card_list=card_list, query=query)
 
 
 @bp.get("/drafts")
 @author_required
 def drafts() -> str:
-    """The signed-in author's drafts, last changed first."""
+    """The signed-in author's drafts, last changed first (one author's: never shared)."""
     mine = cards(Post.status == DRAFT, Post.author_id == current_user.id)
     page = _page_of(mine, sort=Post.updated_at)
-    return render_template("posts/list.html", pagination=page, heading="My drafts")
+    card_list = card_lists.render(page)
+    return render_template("posts/list.html", card_list=card_list, heading="My drafts")
 
 
 @bp.get("/posts/<slug>")
@@ -180,6 +203,7 @@ def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
         db.session.rollback()
         form.form_errors.append(DATABASE_MESSAGE)
         return _render_form(form, post, 503)
+    card_lists.forget_all()  # the author's next list page shows the post as saved
     flash("Post created." if post is None else "Post saved.", "success")
     return redirect(url_for("posts.detail", slug=saved.slug))
 
@@ -218,6 +242,7 @@ def delete(slug: str) -> Response:
     db.session.flush()
     delete_if_unused(cover)
     db.session.commit()
+    card_lists.forget_all()
     flash("Post deleted.", "success")
     return redirect(url_for("posts.index"))
 
