@@ -199,14 +199,7 @@ def test_a_writer_journey(
     post_url = page.url
 
     # --- the home page lists it -------------------------------------------------------------
-    # At once from the blog worker that saved it; the other worker may show the card list it
-    # shares for up to BLOG_FRAGMENT_CACHE_SECONDS (2 s) more (blog_service/card_lists.py).
     page.goto("/")
-    for _ in range(3):
-        if page.get_by_role("link", name=title).count():
-            break
-        page.wait_for_timeout(1000)
-        page.reload()
     expect(page.get_by_role("link", name=title)).to_be_visible()
     expect(page.locator("article.card", has_text=title).locator("img.card-cover")).to_be_visible()
     look(page, "10-home-author")

@@ -11,9 +11,11 @@ and nothing of any reader is ever kept.
 
 How stale a list can be: every write this process makes that changes what a card shows (a post
 published, edited or deleted, a comment added or deleted) forgets all the kept lists at once
-(:func:`forget_all`), so an author sees their post on the next page this process serves. Other
-gunicorn workers and other replicas keep their own lists and show the change within the TTL,
-the same bound as the gateway's micro-cache (``caching.SHARED_CACHE_SECONDS``).
+(:func:`forget_after_write`). Other gunicorn workers and other replicas keep their own lists and
+show the change within the TTL, the same bound as the gateway's micro-cache
+(``caching.SHARED_CACHE_SECONDS``), to everyone but the writer: the write also marks the
+writer's session, and for the TTL that session's lists are read afresh, so authors see their
+own changes at once whichever worker answers them.
 
 Why in the process rather than in Redis: a kept list costs a dictionary lookup, while Redis
 would trade the database's round trip for another one, plus the client's work and the HTML sent
@@ -31,10 +33,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from time import monotonic
+from time import monotonic, time
 from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from markupsafe import Markup
 
 from blog_service.queries import Page
@@ -42,6 +44,8 @@ from blog_service.queries import Page
 #: How many URLs' card lists a process keeps; past that, the one stored longest ago goes.
 SIZE = 256
 _EXTENSION_KEY = "blog.card_lists"
+#: The session key holding the moment until which a writer's lists are read afresh.
+_WROTE_UNTIL = "lists_fresh_until"
 
 
 @dataclass(frozen=True)
@@ -130,13 +134,22 @@ def shared(read_page: Callable[[], Page]) -> CardList:
     """This URL's card list: the one kept from an earlier request within the TTL, or else
     ``read_page()`` rendered (and kept when it did not stop the request with an error)."""
     seconds = current_app.config["BLOG_FRAGMENT_CACHE_SECONDS"]
-    if seconds <= 0:
-        page = read_page()
+    if seconds <= 0 or session.get(_WROTE_UNTIL, 0) > time():
+        page = read_page()  # a writer's own lists are never older than their write
         return CardList(page, render(page))
     return _cache().get_or_render(_url_key(), seconds, read_page)
 
 
 def forget_all() -> None:
-    """Forget every kept card list of this app: call it after each commit that changes what a
-    list shows, so the writer's next page shows the change."""
+    """Forget every kept card list of this app (the CLI's writes; views use
+    :func:`forget_after_write`)."""
     _cache().clear()
+
+
+def forget_after_write() -> None:
+    """Call after each commit of a view that changes what a list shows: this process forgets
+    its lists, and the writer's session reads every list afresh for the TTL, as other
+    processes may still hold lists from before the write until then."""
+    forget_all()
+    # Wall-clock time: the mark is read by other processes, whose monotonic clocks differ.
+    session[_WROTE_UNTIL] = time() + current_app.config["BLOG_FRAGMENT_CACHE_SECONDS"]

@@ -41,7 +41,7 @@ def create(slug: str) -> Response | tuple[str, int]:
     )
     db.session.add(comment)
     db.session.commit()  # the post's comment_count with it (see models.py)
-    card_lists.forget_all()  # which its card shows
+    card_lists.forget_after_write()  # which its card shows
     flash("Comment added.", "success")
     return redirect(url_for("posts.detail", slug=post.slug, _anchor=f"comment-{comment.id}"))
 
@@ -56,6 +56,6 @@ def delete(comment_id: int) -> Response:
     slug = comment.post.slug
     db.session.delete(comment)
     db.session.commit()  # the post's comment_count with it
-    card_lists.forget_all()
+    card_lists.forget_after_write()
     flash("Comment deleted.", "success")
     return redirect(url_for("posts.detail", slug=slug, _anchor="comments"))

@@ -203,7 +203,7 @@ def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
         db.session.rollback()
         form.form_errors.append(DATABASE_MESSAGE)
         return _render_form(form, post, 503)
-    card_lists.forget_all()  # the author's next list page shows the post as saved
+    card_lists.forget_after_write()  # the author's next list page shows the post as saved
     flash("Post created." if post is None else "Post saved.", "success")
     return redirect(url_for("posts.detail", slug=saved.slug))
 
@@ -242,7 +242,7 @@ def delete(slug: str) -> Response:
     db.session.flush()
     delete_if_unused(cover)
     db.session.commit()
-    card_lists.forget_all()
+    card_lists.forget_after_write()
     flash("Post deleted.", "success")
     return redirect(url_for("posts.index"))
 
