@@ -489,6 +489,12 @@ def bench(session: nox.Session) -> None:
     cache_limits = {"NGINX_CLIENT_RATE": "1000000r/s", "NGINX_CLIENT_BURST": "1000000"}
     for name, value in cache_limits.items():
         session.env[name] = os.environ.get(name) or value
+    # The servers run on every core but the last, which wrk gets (bench/run.py, pin_servers):
+    # one gateway worker per server core, as nginx's "auto" gives one per core it may use.
+    if not os.environ.get("BENCH_NO_PIN"):
+        server_cores = max(1, len(os.sched_getaffinity(0)) - 1)
+        workers = os.environ.get("NGINX_WORKER_PROCESSES") or str(server_cores)
+        session.env["NGINX_WORKER_PROCESSES"] = workers
     # Ports and a Redis database of its own (below 32768: outside Linux's ephemeral ports), so
     # it can run beside smoke and e2e; the stack's work folder in the session's own tmp.
     session.env["SMOKE_PORTS"] = os.environ.get("SMOKE_PORTS") or "18201,18202,18203,18280"

@@ -164,8 +164,11 @@ def nginx_main_conf(workdir: Path, site: Path, upstreams: str = "") -> str:
     # nginx workers (nobody, when started as root) write large request bodies here.
     temp.chmod(0o1777)
     mime = "/etc/nginx/mime.types"
+    # One worker per core nginx may use: the bench runs every server on one core of two, where
+    # two workers would only take turns (NGINX_WORKER_PROCESSES; 2 otherwise, as on 2 cores).
+    workers = os.environ.get("NGINX_WORKER_PROCESSES") or "2"
     return f"""
-worker_processes 2;
+worker_processes {workers};
 worker_rlimit_nofile {NGINX_WORKER_CONNECTIONS * 2};
 pid {workdir / "nginx.pid"};
 error_log /dev/stderr notice;
