@@ -636,8 +636,19 @@ def _wait_for(session: nox.Session, what: str, check: Callable[[], bool], timeou
 
 
 def _docker(*args: str) -> str:
-    """A docker command's output (DOCKER_HOST from our environment)."""
-    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout
+    """A docker command's output (DOCKER_HOST from our environment).
+
+    A failure raises with the command's own output: captured and dropped, it left a failed
+    swarm run with nothing to say why.
+    """
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        # The first words only: later arguments may be a password.
+        raise RuntimeError(
+            f"docker {' '.join(args[:2])} ... failed ({done.returncode}):\n"
+            f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
+    return done.stdout
 
 
 def _show_bounded(session: nox.Session, *args: str) -> None:
@@ -668,7 +679,13 @@ def _swarm_ready(base_url: str) -> bool:
     label = f"label=com.docker.stack.namespace={SWARM_STACK}"
     listing = _docker("service", "ls", "--filter", label, "--format", "{{.Name}} {{.Replicas}}")
     running = dict(line.split(" ", 1) for line in listing.splitlines())
-    return all(
+    # The migration jobs too ("0/1 (1/1 completed)"): the services start and answer /readyz
+    # before their tables exist, and `flask create-admin` right after failed on a fresh deploy.
+    migrated = all(
+        "(1/1 completed)" in running.get(f"{SWARM_STACK}_{name}-migrate", "")
+        for name in ("auth", "blog", "api")
+    )
+    return migrated and all(
         running.get(f"{SWARM_STACK}_{name}", "").startswith(f"{count}/{count}")
         for name, count in SWARM_REPLICAS.items()
     )
