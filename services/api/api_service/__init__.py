@@ -1,10 +1,10 @@
 """The api service: a Flask-RESTful tasks API (projects and their tasks).
 
-Read it in this order: config.py (settings), extensions.py, models.py, schemas.py (validation and
-serialisation), dumping.py (the output schemas compiled for speed), permissions.py (who may do
-what), v1/ (the resources and their HTTP plumbing), apidoc.py and openapi.py (the OpenAPI document
-built from the resources and the same schemas), docs/ (interactive documentation), devidentity.py
-(dev-token), cli.py.
+Read it in this order: config.py (settings), extensions.py, models.py, connections.py (the
+connection a request's statements run on), schemas.py (validation and serialisation), dumping.py
+(the output schemas compiled for speed), permissions.py (who may do what), v1/ (the resources and
+their HTTP plumbing), apidoc.py and openapi.py (the OpenAPI document built from the resources and
+the same schemas), docs/ (interactive documentation), devidentity.py (dev-token), cli.py.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from flask import Flask
 from api_service import docs, openapi, v1
 from api_service.cli import register_commands
 from api_service.config import api_config_from_env
+from api_service.connections import init_connections
 from api_service.devidentity import use_development_identity
 from api_service.extensions import cors, db, migrate
 from api_service.ratelimit import init_rate_limit
@@ -61,6 +62,7 @@ def create_app(
     use_development_identity(app)
     verifier = init_identity(app)
     init_database(app, db, migrate, MIGRATIONS)
+    init_connections(app)
     init_rate_limit(app, verifier.revocations)
     init_cors(app)
     app.register_blueprint(v1.bp)

@@ -19,6 +19,7 @@ from flask import g, request
 from sqlalchemy import RowMapping, Select, bindparam, select
 from werkzeug.exceptions import NotFound
 
+from api_service.connections import READ_METHODS, request_connection
 from api_service.extensions import db
 from api_service.models import Project, Task
 from servicekit.bearer import require_scope
@@ -26,9 +27,6 @@ from servicekit.errors import Problem
 from servicekit.verifier import Identity
 
 Owned = TypeVar("Owned", Project, Task)
-
-#: The methods that only read; every other one changes something.
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def caller() -> Identity:
@@ -73,7 +71,7 @@ def _owner_query(model: type[Project] | type[Task]) -> Select[Any]:
     return select(table.c.owner_id).where(table.c.id == bindparam("id"))
 
 
-#: Built once, run on the session's connection: building the statement and the ORM's execution
+#: Built once, run on the request's connection: building the statement and the ORM's execution
 #: layer cost more than the read itself (docs/benchmarks.md, "API").
 _OWNER_OF = {Project: _owner_query(Project), Task: _owner_query(Task)}
 
@@ -88,7 +86,7 @@ _ROW_OF = {Project: _row_query(Project), Task: _row_query(Task)}
 
 def get_owned_row(model: type[Project] | type[Task], object_id: int) -> RowMapping:
     """:func:`get_owned` for reading only: the object's columns as a row, no ORM object."""
-    found = db.session.connection().execute(_ROW_OF[model], {"id": object_id}).mappings().first()
+    found = request_connection().execute(_ROW_OF[model], {"id": object_id}).mappings().first()
     authorize(model, object_id, None if found is None else found["owner_id"], write=False)
     assert found is not None  # authorize raised otherwise
     return found
@@ -96,5 +94,5 @@ def get_owned_row(model: type[Project] | type[Task], object_id: int) -> RowMappi
 
 def check_owned(model: type[Project] | type[Task], object_id: int, *, write: bool = False) -> None:
     """:func:`get_owned` without loading the object: one indexed read of its owner."""
-    owner_id: str | None = db.session.connection().scalar(_OWNER_OF[model], {"id": object_id})
+    owner_id: str | None = request_connection().scalar(_OWNER_OF[model], {"id": object_id})
     authorize(model, object_id, owner_id, write=write)

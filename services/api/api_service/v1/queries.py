@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 from flask import request, url_for
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, nulls_last, or_, select
 
+from api_service.connections import request_connection
 from api_service.dumping import compile_dump
-from api_service.extensions import db
 from api_service.models import Project, Task, TaskTag
 from api_service.schemas import ProjectSchema, TaskSchema
 
@@ -104,9 +104,9 @@ def _list_statements(statement: Select[Any]) -> tuple[Select[Any], Select[Any]]:
 
 def _page_rows(query: ListQuery, page: int, per_page: int) -> tuple[Sequence[Any], int]:
     """The rows of one page of ``query``, and the total from one COUNT."""
-    # Core statements on the session's connection (its transaction): the ORM's execution layer
-    # would only look for entities that a select of table columns does not have.
-    connection = db.session.connection()
+    # Core statements: the ORM's execution layer would only look for entities that a select of
+    # table columns does not have.
+    connection = request_connection()
     total = connection.scalar(query.count, query.values) or 0
     paging = {"limit": per_page, "offset": (page - 1) * per_page}
     rows = connection.execute(query.page, {**query.values, **paging})
@@ -135,7 +135,7 @@ def add_tags(tasks: Sequence[dict[str, Any]]) -> None:
         task["tags"] = []
         by_id[task["id"]] = task
     if by_id:
-        for task_id, tag in db.session.connection().execute(_TAGS_OF, {"ids": list(by_id)}):
+        for task_id, tag in request_connection().execute(_TAGS_OF, {"ids": list(by_id)}):
             by_id[task_id]["tags"].append(tag)
 
 
