@@ -17,7 +17,7 @@ report (bench/report.py). Settings, from the environment (options win over them)
     BENCH_THREADS            wrk threads (1: wrk shares the 2 cores with the servers)
     BENCH_BASELINE_PORT      first of the baselines' ports (29101; +1, +2, gateways +10..+12)
     BENCH_ONLY               comma-separated case names to run (all)
-    BENCH_ROUNDS             measure every case this many times, keep the median (3)
+    BENCH_ROUNDS             measure every case this many times, keep the median (5)
     BENCH_PROFILE            comma-separated case names to profile with py-spy (none; see
                              bench/profile.py: one more run of the case, sampled)
     BENCH_REPORT_DIR         where the report goes (reports/bench)
@@ -247,7 +247,7 @@ def cases(base: str, baselines: dict[str, str], ids: dict[str, Any]) -> list[Cas
         ),
         Case(
             "blog_home_cached",
-            "blog",
+            "gateway",
             f"{base}/",
             bare="bare_blog_home",
             server="blog",
@@ -373,7 +373,7 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=setting("BENCH_CONNECTIONS", 32))
     parser.add_argument("--threads", type=int, default=setting("BENCH_THREADS", 1))
     parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""))
-    parser.add_argument("--rounds", type=int, default=setting("BENCH_ROUNDS", 3))
+    parser.add_argument("--rounds", type=int, default=setting("BENCH_ROUNDS", 5))
     parser.add_argument("--profile", default=os.environ.get("BENCH_PROFILE", ""))
     return parser.parse_args(argv)
 

@@ -123,6 +123,20 @@ def test_the_tail_target_judges_the_endpoints_not_the_baselines_and_peers() -> N
     assert tail["value"] == "worst 2.5x (not judged: flask_hello 9.0x, fastapi_task_list_jwt 8.0x)"
 
 
+def test_the_tail_target_leaves_the_gateways_own_answers_aside() -> None:
+    cached = Case("blog_home_cached", "gateway", "http://g/", bare="bare_task_list", server="blog")
+    hit = dataclasses.replace(result("blog_home_cached", 30000, p50=1, p99=60), group="gateway")
+    runs = one_round(
+        flask_hello=result("flask_hello", 1000, p50=1, p99=2),
+        api_task_list=result("api_task_list", 210, p50=10, p99=25),
+        blog_home_cached=hit,
+    )
+    summary = report.build([*CASES, cached], runs, SETTINGS)
+    tail = next(t for t in summary["targets"] if t["target"].startswith("p99"))
+    assert tail["passed"]
+    assert tail["value"] == "worst 2.5x (not judged: blog_home_cached 60.0x)"
+
+
 def test_ratios_are_taken_round_by_round_and_reported_with_their_range() -> None:
     runs = {
         "bare_task_list": [result("bare_task_list", 300, cpu_us=400) for _ in range(3)],
