@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -162,6 +163,30 @@ def test_slugs_are_unique_and_stable(app: Flask, alice: FlaskClient) -> None:
         data=post_data(alice, "/posts/hello-world/edit", title="A new title", version="1"),
     )
     assert edit.location == "/posts/hello-world"
+
+
+def test_a_slug_another_author_took_a_moment_before_becomes_the_next_free_one(
+    app: Flask, alice: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen = Post.unique_slug
+    raced: list[str] = []
+
+    def taken_meanwhile(title: str) -> str:
+        slug = chosen(title)
+        if not raced:  # another request commits a post of the same title right after our read
+            raced.append(slug)
+            with app.app_context():
+                make_post(title, author_id="2", author_name="bob")
+        return slug
+
+    monkeypatch.setattr(Post, "unique_slug", staticmethod(taken_meanwhile))
+    response = alice.post("/posts/new", data=post_data(alice, tags=""))
+
+    assert response.status_code == 302
+    assert response.location == "/posts/hello-world-2"
+    with app.app_context():
+        slugs = db.session.scalars(select(Post.slug).order_by(Post.id)).all()
+    assert slugs == ["hello-world", "hello-world-2"]
 
 
 def test_invalid_post_shows_messages_next_to_fields(alice: FlaskClient) -> None:

@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import Select, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, undefer
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
@@ -187,13 +187,30 @@ def _conflict(form: PostForm, post: Post) -> tuple[str, int]:
     return _render_form(form, post, 409)
 
 
+def _commit(form: PostForm, post: Post | None) -> Post:
+    """Save ``form`` into ``post`` (a new post when None) and commit.
+
+    Another author saving the same title at the same moment can take a new post's slug first
+    (the unique index refuses ours): saved once more, it gets the next free slug.
+    """
+    try:
+        saved = form.save(post, current_user.id, current_user.name)
+        db.session.commit()
+    except IntegrityError:
+        if post is not None:
+            raise
+        db.session.rollback()
+        saved = form.save(None, current_user.id, current_user.name)
+        db.session.commit()
+    return saved
+
+
 def _save(form: PostForm, post: Post | None) -> Response | tuple[str, int]:
     """Validate ``form`` and save it into ``post`` (a new post when None), in one commit."""
     if not form.validate_on_submit():
         return _render_form(form, post, 422 if request.method == "POST" else 200)
     try:
-        saved = form.save(post, current_user.id, current_user.name)
-        db.session.commit()
+        saved = _commit(form, post)
     except (EditConflictError, StaleDataError):  # saved by someone else since the editor loaded it
         db.session.rollback()
         assert post is not None  # a new post has no earlier version to conflict with
