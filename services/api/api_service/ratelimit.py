@@ -1,10 +1,11 @@
 """The API's rate limit: a fixed window per caller and endpoint, counted in one Redis round trip.
 
 Each caller has ``API_RATE_LIMIT`` requests per window and endpoint. The caller is the user of a
-bearer token whose signature and claims hold (a forged token cannot spend another user's budget;
-a revoked one still spends its own user's), else the client address. Every answer carries
-``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` (the Unix time the window
-ends); a refusal is a 429 problem with ``Retry-After`` in seconds.
+bearer token whose signature and claims hold (a forged token cannot spend another user's budget,
+and a revoked one spends its address's: its user's count is given back), else the client
+address. Every answer carries ``RateLimit-Limit``, ``RateLimit-Remaining`` and
+``RateLimit-Reset`` (the Unix time the window ends); a refusal is a 429 problem with
+``Retry-After`` in seconds.
 
 Why not Flask-Limiter, which the other services use for their form budgets: counting and then
 reading the window back for the headers cost it three Redis round trips and a fifth of the API's
@@ -53,6 +54,14 @@ if ttl < 0 then
 end
 return {count, ttl}
 """
+#: Take back one request counted at KEYS[1] while its window lasts (a DECR after the window
+#: ended would leave a key that never expires).
+_GIVE_BACK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,13 @@ class MemoryCounter:
             self._windows[key] = (count + 1, reset_at)
         return count + 1, reset_at
 
+    def give_back(self, key: str) -> None:
+        """Take back one request counted at ``key`` in its current window."""
+        with self._lock:
+            count, reset_at = self._windows.get(key, (0, 0.0))
+            if count > 0 and reset_at > time.time():
+                self._windows[key] = (count - 1, reset_at)
+
 
 class RateLimiter:
     """Counts requests in Redis (or in memory) and refuses those over ``limit``.
@@ -115,6 +131,7 @@ class RateLimiter:
         elif is_redis_uri(storage_uri):
             self._redis = redis_client(storage_uri, timeout_ms)
         self._script_sha = None if self._redis is None else self._redis.register_script(_HIT).sha
+        self._give_back = None if self._redis is None else self._redis.register_script(_GIVE_BACK)
         self._redis_failed_until = 0.0
 
     def hit(
@@ -144,6 +161,16 @@ class RateLimiter:
                 return window, lambda _jti, _user_id: store.answer(values)
         count, reset_at = self.memory.hit(key, self.seconds)
         return Window(self.limit, count, reset_at), None
+
+    def give_back(self, key: str) -> None:
+        """Take back one request counted at ``key``: it turned out not to be that caller's."""
+        if self._give_back is not None and time.monotonic() >= self._redis_failed_until:
+            try:
+                self._give_back(keys=[key])
+                return
+            except redis.RedisError:
+                self._redis_failed_until = time.monotonic() + RETRY_REDIS_AFTER_SECONDS
+        self.memory.give_back(key)
 
     def _send(
         self, key: str, identity: Identity | None, store: RedisRevocationStore | None
@@ -203,8 +230,8 @@ def _signed_identity(token: str | None) -> Identity | None:
 def count_request() -> None:
     """A ``before_request`` step: count this request against its caller; 429 when over.
 
-    When the count's round trip also brought the token's revocation answer, the token is
-    verified with it here, so the view's ``bearer_identity()`` finds it checked.
+    A token whose signature holds is verified here, with the revocation answer its count's
+    round trip brought when it did, so the view's ``bearer_identity()`` finds it checked.
     """
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return  # switched off (the in-process schemathesis run does)
@@ -212,10 +239,15 @@ def count_request() -> None:
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "api")
     token = bearer_token()
     identity = _signed_identity(token)
-    caller = f"user:{identity.id}" if identity else f"addr:{request.remote_addr or '127.0.0.1'}"
-    window, lookup = limiter.hit(f"{prefix}:ratelimit:{caller}:{request.endpoint}", identity)
-    if token is not None and lookup is not None:
-        verify_once_per_request(token, lookup)
+    address = f"{prefix}:ratelimit:addr:{request.remote_addr or '127.0.0.1'}:{request.endpoint}"
+    key = f"{prefix}:ratelimit:user:{identity.id}:{request.endpoint}" if identity else address
+    window, lookup = limiter.hit(key, identity)
+    # The revocation answer from that round trip, or else from the store now (the view would
+    # ask it anyway; the answer is kept for the request).
+    if token and identity and verify_once_per_request(token, lookup) is None:
+        # Revoked: whoever holds the token spends the address's budget, not its user's.
+        limiter.give_back(key)
+        window, _ = limiter.hit(address)
     g.rate_limit_window = window
     if window.count > window.limit:
         retry_after = max(1, math.ceil(window.reset_at - time.time()))

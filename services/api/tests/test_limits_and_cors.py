@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from flask import Flask
 
+from servicekit.identity import get_verifier
 from servicekit.settings import Env
+from servicekit.testing import TestTokenIssuer
 from tests.support import ApiClient
 
 
@@ -36,6 +40,18 @@ def test_a_forged_token_does_not_spend_its_victims_budget(app: Flask, alice: Api
     for _ in range(3):
         assert forged.get("/v1/projects").status_code in {401, 429}
     assert alice.get("/v1/projects").status_code == 200
+
+
+@pytest.mark.config(API_RATE_LIMIT="3 per minute")
+def test_a_revoked_token_does_not_spend_its_users_budget(
+    app: Flask, alice: ApiClient, token_issuer: TestTokenIssuer
+) -> None:
+    stolen = ApiClient(app.test_client(), token_issuer.mint(sub="1", name="alice", jti="stolen"))
+    with app.app_context():
+        get_verifier().revocations.revoke_token("stolen", time.time() + 300)
+    assert alice.get("/v1/projects").headers["RateLimit-Remaining"] == "2"
+    assert [stolen.get("/v1/projects").status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert alice.get("/v1/projects").headers["RateLimit-Remaining"] == "1"
 
 
 def test_no_cors_headers_by_default(alice: ApiClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,20 @@ def test_a_token_revoked_in_redis_is_refused_by_that_round_trip(
     refused = alice.get("/v1/projects")
     assert refused.status_code == 401
     assert refused.mimetype == "application/problem+json"
+
+
+@pytest.mark.config(API_RATE_LIMIT="3 per minute")
+def test_a_revoked_token_spends_its_address_budget_not_its_users(
+    alice: ApiClient, token_issuer: TestTokenIssuer, redis_server: PrivateRedis
+) -> None:
+    stolen = ApiClient(alice.client, token_issuer.mint(sub="1", name="alice", jti="stolen"))
+    RedisRevocationStore(redis_client(redis_server.url)).revoke_token("stolen", time.time() + 300)
+    assert alice.get("/v1/projects").headers["RateLimit-Remaining"] == "2"
+
+    refused = [stolen.get("/v1/projects").status_code for _ in range(4)]
+
+    assert refused == [401, 401, 401, 429]  # the address's three, then no more
+    assert alice.get("/v1/projects").headers["RateLimit-Remaining"] == "1"
 
 
 @pytest.mark.config(API_RATE_LIMIT="5 per minute")
