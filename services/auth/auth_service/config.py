@@ -28,7 +28,8 @@ def auth_config_from_env(env: Env) -> dict[str, Any]:
         "ARGON2_MEMORY_COST": env.integer("ARGON2_MEMORY_COST", FLOOR_MEMORY_KIB, minimum=8),
         "ARGON2_TIME_COST": env.integer("ARGON2_TIME_COST", FLOOR_TIME_COST, minimum=1),
         "ARGON2_PARALLELISM": env.integer("ARGON2_PARALLELISM", 1, minimum=1),
-        # Flask-Limiter notation. Per account counts failed attempts only; per IP counts all.
+        # Flask-Limiter notation. Both count every attempt, counted before the password is
+        # checked (auth_service.ratelimits says why successes count too).
         "LOGIN_RATE_LIMIT_ACCOUNT": env.text("LOGIN_RATE_LIMIT_ACCOUNT", "5 per minute"),
         "LOGIN_RATE_LIMIT_IP": env.text("LOGIN_RATE_LIMIT_IP", "30 per minute"),
         "REGISTER_RATE_LIMIT_IP": env.text("REGISTER_RATE_LIMIT_IP", "10 per hour"),
