@@ -11,7 +11,7 @@ environment; the defaults suit a small machine (see docs/deployment.md for the m
 | WEB_CONCURRENCY       | usable cores         | worker processes                               |
 | GUNICORN_THREADS      | 4                    | threads per worker (gthread)                   |
 | GUNICORN_TIMEOUT      | 30                   | seconds before a silent worker is killed       |
-| GUNICORN_MAX_REQUESTS | 20000                | requests before a worker is recycled (0 never) |
+| GUNICORN_MAX_REQUESTS | 100000               | requests before a worker is recycled (0 never) |
 | GUNICORN_ACCESS_LOG   | -                    | access log file; "-" stderr; empty: none       |
 | FORWARDED_ALLOW_IPS   | 127.0.0.1,::1        | who may set X-Forwarded-Proto (the gateway)    |
 | APP_MODULE            | (none)               | the app is `<APP_MODULE>:create_app()`         |
@@ -93,11 +93,16 @@ worker_connections = threads
 # nginx accepts (its 8 KiB header buffers) gets gunicorn's HTML 414 instead of the app's answer.
 # gunicorn's maximum; nginx refuses longer request lines first.
 limit_request_line = 8190
-# Recycle workers now and then so a slow leak never grows without bound. The jitter keeps the
-# workers from restarting at the same moment, which stalls every request for the half second a
-# worker takes to be replaced. The workers share one queue (worker_connections above), so they
-# serve nearly the same number of requests: a tenth as jitter still let them meet often.
-max_requests = _env_int("GUNICORN_MAX_REQUESTS", 20000)
+# Recycle workers now and then so a slow leak never grows without bound. Rarely: a worker's
+# memory stayed flat over 90,000 requests, and a new worker is slow at first, as it opens its
+# connections and compiles its templates and statements (a page's first request took 10-28 ms
+# against 1-4 ms later; docs/benchmarks.md). At 20,000 a blog worker under full load was
+# replaced about once a minute.
+# The jitter keeps the workers from restarting at the same moment, which stalls every request
+# for the half second a worker takes to be replaced. The workers share one queue
+# (worker_connections above), so they serve nearly the same number of requests: a tenth as
+# jitter still let them meet often.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 100_000)
 max_requests_jitter = max(0, max_requests // 2)
 # The heartbeat file on tmpfs: a container's overlay filesystem can stall fchmod and get
 # healthy workers killed.
