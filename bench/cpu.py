@@ -7,6 +7,7 @@ request moves much less, so the targets are judged on it. Linux only (/proc, sch
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -87,3 +88,34 @@ def pin(pids: Iterable[int], cores: set[int]) -> int:
                 continue
             moved += 1
     return moved
+
+
+def _busy_and_total_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks so far, all cores (/proc/stat's first line)."""
+    fields = [int(value) for value in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal ...: idle, iowait and the host's steal
+    # are not work of this machine's processes.
+    idle = fields[3] + fields[4] + (fields[7] if len(fields) > 7 else 0)
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+def wait_until_quiet(
+    max_seconds: float = 2.0, window: float = 0.1, busy_cores: float = 0.2
+) -> float:
+    """Wait until the machine's processes use less than ``busy_cores`` of CPU over ``window``
+    seconds, or ``max_seconds`` have passed; the seconds waited.
+
+    When wrk stops, a server still holds the requests it had accepted (up to one per
+    connection) and works through them after their clients have gone: a case measured right
+    after another would start behind that backlog, and count its CPU.
+    """
+    started = time.monotonic()
+    before = _busy_and_total_ticks()
+    while True:
+        time.sleep(window)
+        after = _busy_and_total_ticks()
+        used = (after[0] - before[0]) / _TICKS / window
+        waited = time.monotonic() - started
+        if used < busy_cores or waited >= max_seconds:
+            return waited
+        before = after

@@ -405,11 +405,14 @@ def measure(
     *,
     first_round: bool = True,
 ) -> Result:
-    """Load ``case`` while counting ``server``'s CPU. In the first round, warm up before and
+    """Load ``case`` while counting ``server``'s CPU, each load starting once the backlog of the
+    one before is done (:func:`cpu.wait_until_quiet`). In the first round, warm up before and
     measure its latency alone (one connection) after; later rounds find the server warm, and
     spend their seconds on more samples of the loaded run instead."""
+    cpu.wait_until_quiet()
     if warmup and first_round:
         wrk.run(case, seconds=warmup, connections=connections, threads=threads)
+        cpu.wait_until_quiet()
     cpu_before = cpu.tree_cpu_seconds(server)
     result = wrk.run(case, seconds=seconds, connections=connections, threads=threads)
     spent = cpu.tree_cpu_seconds(server) - cpu_before

@@ -218,6 +218,19 @@ def test_descendants_include_live_children() -> None:
             child.kill()
 
 
+def test_a_case_waits_for_the_previous_ones_backlog() -> None:
+    # A process still busy (a server working through requests whose clients have gone)
+    # holds the next measurement back until it is done.
+    spin = "import time\nend = time.time() + 0.6\nwhile time.time() < end: pass"
+    busy = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        waited = cpu.wait_until_quiet(max_seconds=5)
+        assert busy.poll() is not None, f"returned after {waited:.2f}s, while the child spun"
+    finally:
+        busy.kill()
+        busy.wait()
+
+
 def test_every_case_names_its_server_and_peers_join_only_when_started() -> None:
     ids = {
         "token": "t", "project": 1, "create_project": 2, "task": 3, "username": "u",
