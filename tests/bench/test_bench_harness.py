@@ -245,6 +245,26 @@ def test_every_case_names_its_server_and_peers_join_only_when_started() -> None:
     assert {"fastapi_task_list_jwt", "drf_task_list_jwt", "api_task_list_uwsgi"} <= names
 
 
+def test_the_benchmarks_page_shows_a_whole_run() -> None:
+    # The page's table is a pasted report; an edit once left its code block empty.
+    page = (Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text()
+    section = page.split("## Reading the table", 1)[1]
+    table = section.split("```", 2)[1]
+    ids = {
+        "token": "t", "project": 1, "create_project": 2, "task": 3, "username": "u",
+        "password": "p", "post": "post-1", "tag": "flask",
+    }  # fmt: skip
+    urls = {name: f"http://{name}" for name in ("raw", "bare", "hooked", "fastapi", "drf")}
+    urls |= {"api_uwsgi": "http://a", "blog_uwsgi": "http://b"}
+    rows = {line.split()[0] for line in table.splitlines() if line.strip()}
+    missing = {case.name for case in cases("http://gw", urls, ids)} - rows
+    assert missing == set(), f"the table has no row for {sorted(missing)}"
+    verdicts = " ".join(line for line in table.splitlines() if line.startswith(("PASS", "MISS")))
+    named = ["shared hooks", *report.RATIO_TARGETS, report.PEER_CASE, report.NO_ERRORS, "p99"]
+    for target in named:
+        assert target in verdicts, f"the table has no verdict on {target}"
+
+
 def test_profile_samples_go_to_the_innermost_known_library(tmp_path: Path) -> None:
     raw = tmp_path / "profile.txt"
     view = "index (/srv/blog_service/posts/views.py:75)"
